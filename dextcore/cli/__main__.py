@@ -1,0 +1,5 @@
+import sys
+
+from dextcore.cli import main
+
+sys.exit(main())
