@@ -15,9 +15,9 @@ import zoneinfo
 from typing import Any, Iterable, Mapping
 
 import attrs
-import pyotp
 import sqlalchemy as sa
 
+from dextcore.totp import InvalidTotpSecret, normalise_secret
 from dextcore.records import Connector, ConnectorKind, Direction, FieldType
 from dextcore.portal.session import ConnectionView
 from dextcore.statuses import Status
@@ -577,10 +577,7 @@ def _check_timezone(name: str) -> None:
 
 
 def _normalise_totp_secret(value: str, label: str) -> str:
-    # Authenticator secrets are shown in groups of four; the spaces are not part of it.
-    cleaned = re.sub(r"\s+", "", value).upper()
     try:
-        pyotp.TOTP(cleaned).now()
-    except Exception:
-        raise ConnectionError(f"{label} is not a valid authenticator secret (base32 letters A-Z and 2-7)") from None
-    return cleaned
+        return normalise_secret(value)
+    except InvalidTotpSecret as exc:
+        raise ConnectionError(f"{label} is not a valid authenticator secret: {exc}") from None

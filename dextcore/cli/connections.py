@@ -90,6 +90,8 @@ def register(sub: argparse._SubParsersAction, ctx: Context) -> None:
     p = vsub.add_parser("rotate", help="Re-encrypt every secret under a new key.")
     p.add_argument("--new-key-stdin", action="store_true", help="read the new key from stdin (when the key comes from DEXTCORE_SECRET_KEY)")
     p.set_defaults(handler=lambda args: cmd_vault_rotate(ctx, args))
+    p = vsub.add_parser("generate-key", help="Print a new random key for DEXTCORE_SECRET_KEY.")
+    p.set_defaults(handler=lambda args: cmd_vault_generate_key(ctx, args))
 
 
 def _connection_target_args(p: argparse.ArgumentParser) -> None:
@@ -424,10 +426,25 @@ def cmd_documents(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_vault_rotate(ctx: Context, args: argparse.Namespace) -> int:
+    from dextcore.vault import generate_key
+
     app = ctx.app()
     new_key = sys.stdin.readline().strip() if args.new_key_stdin else None
-    count = app.vault.rotate(new_key) if new_key else app.vault.rotate()
-    ctx.print(f"Re-encrypted {count} secret(s) under the new key.")
+    generated = False
     if app.config.secret_key and not new_key:
-        ctx.print("DEXTCORE_SECRET_KEY is set: update it to the new key before the next run.")
+        # The key lives in the environment, which we cannot change: make one
+        # and show it once so the operator can update the environment.
+        new_key, generated = generate_key(), True
+    count = app.vault.rotate(new_key)
+    ctx.print(f"Re-encrypted {count} secret(s) under the new key (id {app.vault.key_id}).")
+    if generated:
+        ctx.print("Set DEXTCORE_SECRET_KEY to this new key before the next run; it is shown only now:")
+        ctx.print(new_key)
+    return 0
+
+
+def cmd_vault_generate_key(ctx: Context, args: argparse.Namespace) -> int:
+    from dextcore.vault import generate_key
+
+    ctx.print(generate_key())
     return 0
