@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 SCOPE = "connection"
+#: Asked for by the core for every connector. A connector may still declare
+#: them, to give them its own label ("BT ID", "E-mail address").
+CORE_FIELDS = ("username", "password")
 INVITATION_LIFETIME = dt.timedelta(days=7)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -543,7 +546,7 @@ class Connections:
         secret: dict[str, str] = {}
         for name, value in fields.items():
             field = spec.field(name)
-            if field is None or name in ("username", "password"):
+            if field is None or name in CORE_FIELDS:
                 known = ", ".join(f.name for f in spec.fields) or "none"
                 raise ConnectionError(f"{spec.label} has no field {name!r} (fields: {known})")
             if field.type is FieldType.TOTP_SECRET:
@@ -552,7 +555,9 @@ class Connections:
                 raise ConnectionError(f"{field.label} must be one of: {', '.join(field.choices)}")
             (secret if field.secret else plain)[name] = value
         if require:
-            missing = [f.label for f in spec.fields if f.required and f.name not in fields]
+            missing = [
+                f.label for f in spec.fields if f.required and f.name not in fields and f.name not in CORE_FIELDS
+            ]
             if missing:
                 raise ConnectionError(f"missing required field(s): {', '.join(missing)}")
         return plain, secret

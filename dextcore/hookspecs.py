@@ -155,9 +155,13 @@ def download(session: PortalSession, document: DocumentRef) -> Awaitable[Downloa
 def connect_accounting(session: AccountingSession) -> Awaitable[Organisation] | None:
     """Log in to the accounting software with the connection's credentials.
 
-    Read them with ``session.secret(...)`` (``password`` and the
-    connector's secret fields) and ``session.connection`` (username,
-    organisation id, non-secret fields). Use a remembered device
+    Called at the start of every operation: connect and reconnect
+    (``session.interactive`` true: log in afresh, a person can type a
+    code), refresh and publish (unattended: reuse a kept API session when
+    the plugin has one, and never start a second factor nobody will
+    answer). Read credentials with ``session.secret(...)`` (``password``
+    and the connector's secret fields) and ``session.connection``
+    (username, organisation id, non-secret fields). Use a remembered device
     (``session.secret("remember_me_id")``) when there is one, so that MFA
     is not asked again.
 
