@@ -131,6 +131,29 @@ class Dextcore:
             "next_run": _iso(connection.next_run_at),
         }
 
+    # -- fetching -------------------------------------------------------------------
+
+    def fetch(self, connection_id: int, *, force: bool = False, wait_for_code: float | None = None) -> Any:
+        """Fetch one connection now in this process; returns a
+        :class:`dextcore.runner.FetchResult`. ``force`` runs it whatever its
+        status (a user's "Force fetch"); ``wait_for_code`` makes it
+        interactive: it waits that many seconds for :meth:`submit_code`."""
+        from dextcore.runner import fetch_one
+
+        return fetch_one(self, connection_id, force=force, wait_for_code=wait_for_code)
+
+    def run_due(self) -> list[Any]:
+        """Fetch every connection that is due now, concurrently, then return."""
+        from dextcore.runner import run_due
+
+        return run_due(self)
+
+    def submit_code(self, connection_id: int, code: str) -> int:
+        """Answer the pending 2FA challenge of ``connection_id`` (from any process)."""
+        from dextcore.runner import submit_code
+
+        return submit_code(self, connection_id, code)
+
     # -- accounting ------------------------------------------------------------------
 
     @property

@@ -46,6 +46,10 @@ def publish_demo(app: Any, server: Any, say: Callable[[str], None], *, admin: st
     outcomes = service.after_fetch()
     published = [o for o in outcomes if o.published]
     say(f"  published {len(published)} bill(s) to Bill.com (connection {connection.id})")
+    waiting = len(items) - len(outcomes)
+    if waiting:
+        say(f"  {waiting} item(s) wait for details before they can be published "
+            "(e.g. a total the portal does not show per invoice): `dextcore items list`")
     for outcome in outcomes:
         if not outcome.published:
             say(f"  item {outcome.item_id} not published: {outcome.error}")

@@ -239,3 +239,7 @@ class Downloaded:
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
     filename: str | None = None
     content_type: str | None = None
+    document: DocumentRef | None = None
+    """What the file itself tells about the document, when the listing did
+    not show it (Amazon lists "Invoice 1"; the number is on the invoice).
+    Replaces the listed :class:`DocumentRef`; its ``stable_id`` must not change."""

@@ -1,0 +1,54 @@
+"""Browser-based connectors: scrapy-playwright with the system Chromium, the host
+guard on every browser request (redirect hops included), HTML printed to PDF."""
+
+from __future__ import annotations
+
+import pytest
+from pypdf import PdfReader
+
+from dextcore.plugins import PluginHost
+from dextcore.runner import Runner
+from dextcore.runner.reactor import run
+from dextcore.statuses import Status
+from tests.runner import acme_plugin, browser_plugin
+from tests.runner.helpers import inbox_files, stored_ids
+from tests.runner.portal import Account
+
+
+@pytest.fixture
+def browser_app(app, events):
+    app.host.register(browser_plugin)
+    return app
+
+
+def _connect(app, sandbox, account):
+    sandbox.portal("acme").add_account(account)
+    return app.connections.create(connector="acme_browser", owner="ann@example.com", created_by="ann@example.com",
+                                  username=account.username, password=account.password,
+                                  base_url=sandbox.root("acme")).connection.id
+
+
+def test_browser_login_and_printed_invoices(browser_app, sandbox, portal):
+    app = browser_app
+    cid = _connect(app, sandbox, Account("bea@example.com", "pw-B", documents=2))
+    result = run(Runner(app).fetch(cid))
+    assert result.status is Status.CONNECTED, result.message
+    assert sorted(stored_ids(app, cid)) == ["invoice:BEA-00001", "invoice:BEA-00002"]
+    [first, *_] = inbox_files(app.config.inbox_dir)
+    text = PdfReader(str(first)).pages[0].extract_text()
+    assert "Invoice BEA-0000" in text
+    # The browser's cookies were saved: the next run is already signed in.
+    logins = len(portal.events_of("login"))
+    again = run(Runner(app).fetch(cid))
+    assert again.status is Status.CONNECTED and len(portal.events_of("login")) == logins
+
+
+def test_browser_redirect_to_foreign_host_is_refused(browser_app, sandbox):
+    app = browser_app
+    foreign = sandbox.portal("foreign")
+    cid = _connect(app, sandbox, Account("brett@example.com", "pw-X", scenario="redirect-get",
+                                         foreign_url=sandbox.root("foreign") + "/landing"))
+    result = run(Runner(app).fetch(cid))
+    assert foreign.received == []
+    assert result.status is Status.PLUGIN_BROKEN
+    assert sandbox.root("foreign").split("//")[1] in result.message
