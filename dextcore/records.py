@@ -121,7 +121,7 @@ class CredentialField:
 
 @attrs.frozen
 class Connector:
-    """A connector a plugin offers, returned by ``dextcore_register_connectors``.
+    """A connector a plugin offers, returned by ``register_connectors``.
 
     ``implementation`` is the object holding the plugin's connector hook
     implementations (a module or class instance registered with pluggy);

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -84,3 +86,16 @@ def insert_connection(store: Store, *, connector: str = "acme", owner: str = "ow
 def new_connection(store: Store):  # type: ignore[no-untyped-def]
     """Factory: ``new_connection(connector=..., owner=...) -> id``."""
     return lambda **kw: insert_connection(store, **kw)
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(tmp_path_factory):
+    """A new virtual environment with only dextcore installed (from this
+    checkout) and pytest: what a plugin author starts from. Shared by the
+    tutorial and scaffold tests because creating one takes ~30 s."""
+    repo = Path(__file__).resolve().parents[1]
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "-e", str(repo), "pytest", "pytest-timeout", "pypdf"], check=True)
+    return venv

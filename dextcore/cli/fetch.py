@@ -91,8 +91,13 @@ def cmd_2fa(ctx: Context, args: argparse.Namespace) -> int:
         if args.json:
             ctx.json(pending)
         else:
-            ctx.print("(no code awaited)" if pending is None else
-                      f"connection {args.id} awaits a {pending['medium']} code: {pending['prompt']}")
+            if pending is None:
+                ctx.print("(no code awaited)")
+            elif pending["waiting"]:
+                ctx.print(f"connection {args.id} awaits a {pending['medium']} code: {pending['prompt']}")
+            else:
+                ctx.print(f"The last run stopped at a {pending['medium']} code request ({pending['prompt']}); "
+                          f"start `dextcore fetch {args.id} --force --wait-for-code 300` to answer one.")
         return 0
     if not args.code:
         raise CliError("give the code: dextcore 2fa submit ID CODE")

@@ -17,11 +17,11 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Mapping, MutableMapping
 from urllib.parse import urlencode, urljoin
 
-import pyotp
 from scrapy import Request
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.http import Response, TextResponse
 
+from dextcore.totp import totp_now
 from dextcore.crawl.hosts import AllowedHosts
 from dextcore.crawl.pages import PageSaver
 from dextcore.outcomes import ConnectorOutcome, PortalUnavailable
@@ -108,7 +108,7 @@ class ScrapyPortalSession:
         secret = self._secrets("totp_secret")
         if not secret:
             return None
-        return pyotp.TOTP(secret.replace(" ", "").upper()).now()
+        return totp_now(secret)
 
     def scrub_values(self) -> list[str]:
         """The values to blank out of saved pages and messages."""

@@ -53,6 +53,10 @@ class PortalSession(Protocol):
     """Scratch space kept for the length of the run."""
     log: logging.Logger
 
+    @property
+    def username(self) -> str | None:
+        """The connection's username (``connection.username``)."""
+
     def url(self, path: str) -> str:
         """``path`` resolved against :attr:`base_url` (keeps any base path)."""
 
@@ -97,7 +101,14 @@ class PortalSession(Protocol):
 
     async def browser_page(self, url: str) -> Any:
         """Open ``url`` in the crawl's headless browser (scrapy-playwright)
-        and return the Playwright page; the core closes it after the run."""
+        and return the Playwright page (connectors with ``uses_browser=True``).
+
+        Close the page when done with it (``await page.close()``): a browser
+        context holds only a few pages at once, and the core closes what is
+        left only at the end of the run. Every request of the browser,
+        redirect hops included, is kept on the allowed hosts; a navigation
+        to another host ends the run ("Plugin broken").
+        """
 
     async def print_pdf(self, response: Response) -> bytes:
         """Render an HTML page to PDF in headless Chromium."""

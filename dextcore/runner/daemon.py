@@ -64,7 +64,9 @@ async def serve(runner: Runner, *, poll: float = 30.0, once: bool = False) -> li
     stopper = asyncio.ensure_future(runner.stop.wait())
     try:
         while not runner.stop.is_set():
-            free = runner.max_crawls * 2 - len(tasks)
+            # Claim only what can start now: a connection claimed but queued
+            # here could have run at once in another worker.
+            free = runner.max_crawls - len(tasks)
             started = 0
             if free > 0:
                 now = utcnow()

@@ -178,7 +178,7 @@ class FetchFlow:
                     raise _Unanswered("The portal rejected the code generated from the stored authenticator "
                                       "(TOTP) secret: check the secret and the machine's clock.") from None
         if not self.options.interactive:
-            await self.db(self.desk.open, self.connection.id, challenge)
+            await self.db(self.desk.open, self.connection.id, challenge, waiting=False)
             self.outcome.challenge_raised = True
             self.app.host.emit("challenge_raised", connection=self.view, challenge=challenge, interactive=False)
             raise _Unanswered(f"The portal asked for a verification code ({challenge.medium.value}): "

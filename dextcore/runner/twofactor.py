@@ -45,8 +45,13 @@ class ChallengeDesk:
         self.store = store
         self.vault = vault
 
-    def open(self, connection_id: int, challenge: Challenge) -> int:
-        """Record a pending challenge (any older pending one of the connection expires); returns its id."""
+    def open(self, connection_id: int, challenge: Challenge, *, waiting: bool = True) -> int:
+        """Record a pending challenge (any older pending one of the connection expires); returns its id.
+
+        ``waiting=False`` records what the portal asked in a run that did
+        not wait (unattended): it shows in ``dextcore 2fa show`` but no code
+        can be submitted for it — that login is gone.
+        """
         t = schema.challenges
         now = utcnow()
         with self.store.begin() as conn:
@@ -54,7 +59,7 @@ class ChallengeDesk:
                          .values(state="expired", code_ciphertext=None))
             return int(conn.execute(t.insert().values(
                 connection_id=connection_id, medium=challenge.medium.value, prompt=challenge.prompt,
-                created_at=now, expires_at=challenge.expires_at, state="pending",
+                created_at=now, expires_at=challenge.expires_at if waiting else now, state="pending",
             )).inserted_primary_key[0])
 
     def close(self, challenge_id: int, state: str = "expired") -> None:
@@ -112,7 +117,8 @@ def submit_code(store: Store, vault: Any, connection_id: int, code: str) -> int:
 
 
 def pending_challenge(store: Store, connection_id: int) -> dict[str, Any] | None:
-    """The newest pending challenge of a connection (medium, prompt, created/expires), if any."""
+    """The newest pending challenge of a connection (medium, prompt, created/expires, and
+    ``waiting``: whether a fetch is waiting for its code), if any."""
     t = schema.challenges
     with store.connect() as conn:
         row = conn.execute(
@@ -120,6 +126,7 @@ def pending_challenge(store: Store, connection_id: int) -> dict[str, Any] | None
             .order_by(t.c.created_at.desc(), t.c.id.desc()).limit(1)).first()
     if row is None:
         return None
-    return {"id": row.id, "medium": row.medium, "prompt": row.prompt,
-            "created_at": as_utc(row.created_at), "expires_at": as_utc(row.expires_at)}
+    expires = as_utc(row.expires_at)
+    return {"id": row.id, "medium": row.medium, "prompt": row.prompt, "created_at": as_utc(row.created_at),
+            "expires_at": expires, "waiting": expires is None or expires > utcnow()}
 

@@ -144,9 +144,10 @@ async def _business_login(session: PortalSession, *, check_saved: bool) -> None:
     if found.kind is PageKind.INTERRUPTION:
         raise _action_required(session, found, page)
     if found.kind not in (PageKind.SIGNIN_NAME, PageKind.LEGACY_LOGIN, PageKind.CAPTCHA):
-        if found.kind not in SIGNED_OUT:
-            raise layout_changed(f"the page reached instead of the sign-in ({found.kind.value})", page)
-        page = await session.get(sel.LOGIN_START_PATH)
+        if found.kind not in SIGNED_OUT | {PageKind.MFA_SEND, PageKind.MFA_CODE, PageKind.NOT_FOUND}:
+            raise layout_changed(f"the sign-in page or the bills (got an unrecognised {found.kind.value} page)",
+                                 page)
+        page = await session.get(sel.LOGIN_START_PATH)  # a half-finished sign-in starts again
     result = await _submit_credentials(session, page)
     await _landed(session, result, after="the password")
 

@@ -250,10 +250,11 @@ def classify_error(text: str, selectors: Selectors = BTSelectors) -> ErrorKind |
         (selectors.NOT_ROBOT_TEXTS, ErrorKind.NOT_ROBOT),
         (selectors.WRONG_CODE_TEXTS, ErrorKind.WRONG_CODE),
         (selectors.EXPIRED_CODE_TEXTS, ErrorKind.EXPIRED_CODE),
-        (selectors.WRONG_PASSWORD_TEXTS, ErrorKind.WRONG_PASSWORD),
-        (selectors.UNKNOWN_LOGIN_TEXTS, ErrorKind.UNKNOWN_LOGIN),
+        # "username or password ... incorrect" names both halves: checked before the password-only texts.
         (selectors.LEGACY_WRONG_TEXTS, ErrorKind.WRONG_CREDENTIALS),
         (selectors.CONSUMER_WRONG_TEXTS, ErrorKind.WRONG_CREDENTIALS),
+        (selectors.WRONG_PASSWORD_TEXTS, ErrorKind.WRONG_PASSWORD),
+        (selectors.UNKNOWN_LOGIN_TEXTS, ErrorKind.UNKNOWN_LOGIN),
         (selectors.SESSION_EXPIRED_TEXTS, ErrorKind.SESSION_EXPIRED),
         (selectors.MISSING_EMAIL_TEXTS, ErrorKind.MISSING_EMAIL),
     ):
