@@ -14,9 +14,12 @@ fresh process) with their growth.
 * The portal runs in its own process (the machine's other core), every
   request delayed by ``--latency``: login form, login, invoice list pages
   (50 rows each) and one PDF per document, each PDF distinct.
-* The runner is dextcore's, unmodified: one Scrapy crawl per connection,
-  ``--max-crawls`` crawls at once, ``--downloads`` documents in flight per
-  connection, documents stored by the real inbox (SQLite, atomic writes).
+* The runner is dextcore's, unmodified: ``--workers`` scheduler daemons
+  (``serve(once=True)``, default one process) claim the due connections
+  from the shared store; each runs one Scrapy crawl per connection,
+  ``--max-crawls`` at once, ``--downloads`` documents in flight per
+  connection, documents stored by the real inbox (SQLite by default,
+  ``--postgres URL`` for PostgreSQL; atomic writes with fsync).
 * The baseline is the same code with every cap at one — one connection at
   a time, one request at a time (how woob and amazon-orders work) — over
   ``--baseline-connections`` connections (its rate does not depend on how
@@ -30,6 +33,7 @@ fresh process) with their growth.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -54,8 +58,6 @@ from dextcore.records import Connector, ConnectorKind, DocumentRef, Downloaded, 
 from dextcore.sandbox import InvoiceLine, SandboxPortal, SandboxServer, invoice_pdf  # noqa: E402
 
 PAGE = 50
-_CPU: list[float] = []
-_STORE_THREADS = [int(os.environ.get('BENCH_STORE_THREADS', '2'))]
 
 
 # -- the portal (runs in its own process) ------------------------------------------
@@ -188,14 +190,14 @@ async def download(session: Any, document: DocumentRef) -> Downloaded:
 # -- running ----------------------------------------------------------------------------------
 
 
-def _open_app(home: Path) -> Any:
+def _open_app(home: Path, key: str) -> Any:
     from dextcore.api import Dextcore
     from dextcore.config import Config
     from dextcore.plugins import PluginHost
-    from dextcore.vault import generate_key
 
-    config = Config.from_env({}, home=home, database_url=f"sqlite:///{home / 'dextcore.db'}",
-                             inbox_dir=home / "inbox", key_file=home / "vault.key", secret_key=generate_key())
+    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{home / 'dextcore.db'}"
+    config = Config.from_env({}, home=home, database_url=database_url,
+                             inbox_dir=home / "inbox", key_file=home / "vault.key", secret_key=key)
     app = Dextcore.open(config, host=PluginHost(load_entry_points=False, plugins=[sys.modules[__name__]]))
     app.add_user("bench@example.com")
     return app
@@ -212,18 +214,19 @@ def _connections(app: Any, root: str, first: int, count: int) -> list[int]:
 
 
 def _timed_run(app: Any, ids: list[int], *, max_crawls: int, downloads: int, sequential: bool) -> tuple[float, list[Any]]:
+    """Fetch ``ids`` in this process; returns (wall seconds, results)."""
     from dextcore.runner import Runner
     from dextcore.runner.reactor import run
 
     settings = {"CONCURRENT_REQUESTS": 1, "CONCURRENT_REQUESTS_PER_DOMAIN": 1} if sequential else {}
 
     async def main() -> tuple[float, list[Any]]:
-        runner = Runner(app, max_crawls=max_crawls, downloads_per_connection=downloads, settings=settings,
-                        store_threads=_STORE_THREADS[0])
-        start, cpu = time.perf_counter(), time.process_time()
+        runner = Runner(app, max_crawls=max_crawls, downloads_per_connection=downloads, settings=settings)
+        start = time.perf_counter()
         results = await runner.fetch_many(ids)
-        _CPU.append(time.process_time() - cpu)
-        return time.perf_counter() - start, results
+        wall = time.perf_counter() - start
+        runner.close()
+        return wall, results
 
     return run(main())
 
@@ -232,25 +235,57 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _check(results: list[Any], expected_docs: int) -> int:
+def _check(results: list[Any], expected_docs: int | None) -> int:
     bad = [r for r in results if r.status.value != "connected"]
     if bad:
         raise SystemExit(f"{len(bad)} connections failed, e.g. {bad[0].status.value}: {bad[0].message}")
     got = sum(r.documents_new for r in results)
-    if got != expected_docs:
+    if expected_docs is not None and got != expected_docs:
         raise SystemExit(f"expected {expected_docs} new documents, got {got}")
     return got
 
 
+def worker(home: Path, key: str, max_crawls: int, downloads: int, store_threads: int = 2) -> None:
+    """Child process: a scheduler daemon (``dextcore run --once``) over the shared store.
+
+    Prints ``ready``, waits for a line on stdin, runs every due connection
+    it can claim, prints its figures as JSON.
+    """
+    from dextcore.runner import Runner
+    from dextcore.runner.daemon import serve
+    from dextcore.runner.reactor import ensure_reactor, run
+
+    app = _open_app(home, key)
+    ensure_reactor()
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+    async def main() -> dict[str, Any]:
+        runner = Runner(app, max_crawls=max_crawls, downloads_per_connection=downloads,
+                        store_threads=store_threads)
+        start, cpu = time.time(), time.process_time()
+        results = await serve(runner, once=True, poll=1.0)
+        end = time.time()
+        runner.close()
+        return {"start": start, "end": end, "cpu_s": time.process_time() - cpu, "connections": len(results),
+                "documents": _check(results, None), "requests": sum(r.requests for r in results),
+                "peak_rss_mb": _peak_rss_mb()}
+
+    print(json.dumps(run(main())), flush=True)
+    app.close()
+
+
 def memory_child(root: str, connections: int, per_connection: int, max_crawls: int, downloads: int) -> None:
     """Child process: fetch ``connections x per_connection`` documents, print peak RSS."""
+    from dextcore.vault import generate_key
+
     with tempfile.TemporaryDirectory(prefix="dextcore-bench-") as tmp:
-        app = _open_app(Path(tmp))
+        app = _open_app(Path(tmp), generate_key())
         ids = _connections(app, root, 0, connections)
-        baseline_rss = _peak_rss_mb()
+        rss_before = _peak_rss_mb()
         wall, results = _timed_run(app, ids, max_crawls=max_crawls, downloads=downloads, sequential=False)
         docs = _check(results, connections * per_connection)
-        print(json.dumps({"documents": docs, "wall_s": round(wall, 2), "rss_before_mb": round(baseline_rss, 1),
+        print(json.dumps({"documents": docs, "wall_s": round(wall, 2), "rss_before_mb": round(rss_before, 1),
                           "peak_rss_mb": round(_peak_rss_mb(), 1)}), flush=True)
         app.close()
 
@@ -286,20 +321,58 @@ def _memory_run(documents: int, latency: float, max_crawls: int, downloads: int,
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _run_workers(home: Path, key: str, count: int, max_crawls: int, downloads: int,
+                 store_threads: int) -> list[dict[str, Any]]:
+    env = dict(os.environ, BENCH_KEY=key)
+    procs = [subprocess.Popen([sys.executable, __file__, "--worker", "--home", str(home),
+                               "--max-crawls", str(max_crawls), "--downloads", str(downloads),
+                               "--store-threads", str(store_threads)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+             for _ in range(count)]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise SystemExit("a worker did not start")
+        for proc in procs:  # all start together
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        reports = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=3600)
+            if proc.returncode != 0:
+                raise SystemExit(f"a worker failed (exit {proc.returncode})")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        return reports
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--documents", type=int, default=25, help="documents per connection")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every portal response")
-    parser.add_argument("--max-crawls", type=int, default=12, help="connections fetched at once")
+    parser.add_argument("--workers", type=int, default=1, help="runner processes (`dextcore run --once` daemons sharing the store)")
+    parser.add_argument("--max-crawls", type=int, default=12, help="connections fetched at once per worker")
     parser.add_argument("--downloads", type=int, default=4, help="documents in flight per connection")
+    parser.add_argument("--store-threads", type=int, default=2,
+                        help="threads for store calls per worker (0: on the event loop)")
     parser.add_argument("--baseline-connections", type=int, default=6)
-    parser.add_argument("--memory", default="1000,10000", help="document counts of the memory runs ('' for none)")
+    parser.add_argument("--memory", default="1000,10000", help="document counts of the memory runs")
     parser.add_argument("--memory-connections", type=int, default=40)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="run the store on PostgreSQL (a fresh database is created and dropped), "
+                             "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--serve-portal", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.serve_portal:
@@ -308,37 +381,75 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_child:
         memory_child(args.root, args.connections, args.documents, args.max_crawls, args.downloads)
         return 0
+    if args.worker:
+        worker(Path(args.home), os.environ["BENCH_KEY"], args.max_crawls, args.downloads, args.store_threads)
+        return 0
+
+    from dextcore.vault import generate_key
 
     n, m, latency = args.connections, args.documents, args.latency
+    key = generate_key()
+    with _database(args.postgres):
+        return _main_run(args, key, n, m, latency)
+
+
+@contextlib.contextmanager
+def _database(admin_url: str | None) -> Any:
+    """With ``admin_url``: a fresh PostgreSQL database for this run, in ``BENCH_DATABASE_URL``."""
+    if not admin_url:
+        yield
+        return
+    import sqlalchemy as sa
+
+    name = f"dextcore_bench_{os.getpid()}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    os.environ["BENCH_DATABASE_URL"] = admin_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield
+    finally:
+        os.environ.pop("BENCH_DATABASE_URL", None)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _main_run(args: argparse.Namespace, key: str, n: int, m: int, latency: float) -> int:
     portal = _Portal(m, latency)
     try:
         with tempfile.TemporaryDirectory(prefix="dextcore-bench-") as tmp:
-            app = _open_app(Path(tmp))
+            home = Path(tmp)
+            app = _open_app(home, key)
             base_ids = _connections(app, portal.root, 100_000, args.baseline_connections)
             base_wall, base_results = _timed_run(app, base_ids, max_crawls=1, downloads=1, sequential=True)
             base_docs = _check(base_results, args.baseline_connections * m)
-            ids = _connections(app, portal.root, 0, n)
-            rss_before = _peak_rss_mb()
-            wall, results = _timed_run(app, ids, max_crawls=args.max_crawls, downloads=args.downloads,
-                                       sequential=False)
-            docs = _check(results, n * m)
-            requests = sum(r.requests for r in results)
+            _connections(app, portal.root, 0, n)
+            reports = _run_workers(home, key, args.workers, args.max_crawls, args.downloads, args.store_threads)
             app.close()
     finally:
         portal.close()
 
+    docs = sum(r["documents"] for r in reports)
+    if docs != n * m:
+        raise SystemExit(f"expected {n * m} documents, the workers stored {docs}")
+    wall = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    concurrency = args.workers * args.max_crawls
     pages = max(1, math.ceil(m / PAGE))
     per_connection = (3 + pages + math.ceil(m / args.downloads)) * latency
-    ideal = n * m / (math.ceil(n / args.max_crawls) * per_connection)
+    ideal = n * m / (math.ceil(n / concurrency) * per_connection)
     rate, base_rate = docs / wall, base_docs / base_wall
     report: dict[str, Any] = {
-        "connections": n, "documents_per_connection": m, "latency_s": latency,
-        "max_crawls": args.max_crawls, "downloads_per_connection": args.downloads,
-        "documents": docs, "requests": requests, "wall_s": round(wall, 2), "docs_per_s": round(rate, 1),
-        "baseline_docs_per_s": round(base_rate, 1), "baseline_documents": base_docs,
+        "connections": n, "documents_per_connection": m, "latency_s": latency, "workers": args.workers,
+        "max_crawls_per_worker": args.max_crawls, "downloads_per_connection": args.downloads,
+        "store_threads": args.store_threads,
+        "documents": docs, "requests": sum(r["requests"] for r in reports), "wall_s": round(wall, 2),
+        "docs_per_s": round(rate, 1), "baseline_docs_per_s": round(base_rate, 1), "baseline_documents": base_docs,
         "speedup": round(rate / base_rate, 1), "ideal_docs_per_s": round(ideal, 1),
-        "efficiency": round(rate / ideal, 2), "peak_rss_mb": round(_peak_rss_mb(), 1),
-        "runner_cpu_s": round(_CPU[-1], 2), "rss_growth_during_run_mb": round(_peak_rss_mb() - rss_before, 1), "cpu_count": os.cpu_count(),
+        "efficiency": round(rate / ideal, 2), "peak_rss_mb": round(max(r["peak_rss_mb"] for r in reports), 1),
+        "runner_cpu_s": round(sum(r["cpu_s"] for r in reports), 2),
+        "connections_per_worker": [r["connections"] for r in reports], "cpu_count": os.cpu_count(),
+        "store": "postgresql" if args.postgres else "sqlite",
     }
     counts = [int(x) for x in args.memory.split(",") if x.strip()] if not args.no_memory else []
     if counts:

@@ -168,7 +168,9 @@ class Dextcore:
     # -- events -----------------------------------------------------------------------
 
     def _collected(self, document: Any) -> None:
-        if document.connection_id is None:
+        # Building the connection's view reads the store: skip it when no
+        # plugin listens (the runner's hot path stores thousands of documents).
+        if document.connection_id is None or not self.host.pm.hook.document_collected.get_hookimpls():
             return
         self.host.emit("document_collected", connection=self.connections.view(document.connection_id), document=document)
 

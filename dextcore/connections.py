@@ -449,6 +449,38 @@ class Connections:
             )
         return self.get(connection_id)
 
+    def set_schedule(
+        self,
+        connection_id: int,
+        *,
+        interval: dt.timedelta | None = None,
+        window: Mapping[str, Any] | None | type[attrs.NOTHING] = attrs.NOTHING,  # type: ignore[valid-type]
+    ) -> Connection:
+        """Change how often a connection is checked (weekly by default) and
+        when unattended runs may start: ``window`` is ``{"weekdays": [0..6],
+        "hours": [start, end]}`` in the connection's timezone (Monday is 0;
+        ``None`` removes it), so 2FA prompts never come at weekends or at night."""
+        from dextcore.runner.schedule import next_slot
+
+        current = self.get(connection_id)
+        values: dict[str, Any] = {}
+        if interval is not None:
+            if interval < dt.timedelta(hours=1):
+                raise ConnectionError("a connection is checked at most once an hour")
+            values["interval_seconds"] = int(interval.total_seconds())
+        if window is not attrs.NOTHING:
+            values["window"] = _check_window(window)  # type: ignore[arg-type]
+        if not values:
+            return current
+        if current.next_run_at is not None and current.last_run_at is not None:
+            # Re-plan the next regular check; a first fetch stays due now.
+            values["next_run_at"] = next_slot(
+                connection_id, values.get("interval_seconds", current.interval_seconds), utcnow(),
+                window=values.get("window", current.window), timezone=current.timezone)
+        with self.store.begin() as conn:
+            conn.execute(schema.connections.update().where(schema.connections.c.id == connection_id).values(**values))
+        return self.get(connection_id)
+
     def set_base_url(self, connection_id: int, base_url: str | None) -> None:
         """Point a connection at another address of its portal (sandbox, tests)."""
         with self.store.begin() as conn:
@@ -568,6 +600,18 @@ class Connections:
         for user in dict.fromkeys(users):
             if conn.execute(sa.select(t.c.id).where(t.c.id == user)).first() is None:
                 conn.execute(t.insert().values(id=user, name="", role="member", created_at=now))
+
+
+def _check_window(window: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if window is None:
+        return None
+    weekdays = sorted({int(d) for d in window.get("weekdays", range(7))})
+    hours = [int(h) for h in window.get("hours", (0, 24))]
+    if not weekdays or any(not 0 <= d <= 6 for d in weekdays):
+        raise ConnectionError("window weekdays must be numbers 0 (Monday) to 6 (Sunday)")
+    if len(hours) != 2 or not 0 <= hours[0] < hours[1] <= 24:
+        raise ConnectionError("window hours must be [start, end] with 0 <= start < end <= 24")
+    return {"weekdays": weekdays, "hours": hours}
 
 
 def _token_hash(token: str) -> str:

@@ -173,6 +173,7 @@ class Inbox:
         self.directory = Path(directory).absolute()
         self.max_bytes = max_bytes
         self.on_collected = on_collected
+        self._folders: set[Path] = set()
 
     def __repr__(self) -> str:
         return f"Inbox({str(self.directory)!r})"
@@ -258,6 +259,12 @@ class Inbox:
             original_filename=sanitize_filename(file.filename or ref.filename),
             sha256=sha, size=len(body), path=relative, fetched_at=fetched_at,
         )
+        # The slow part — writing and flushing the bytes — happens before the
+        # transaction, so concurrent accepts do not queue behind each other's
+        # fsync while holding the database's write lock. Only the rename
+        # (and the folder's flush) happens inside it: the row commits only
+        # once the file is in place.
+        staged = self._stage(final, body)
         created = False
         try:
             with self.store.begin() as conn:
@@ -270,11 +277,10 @@ class Inbox:
                 if not bumped:
                     raise LookupError(f"there is no connection {connection_id}")
                 document_id = conn.execute(schema.documents.insert().values(**values)).inserted_primary_key[0]
-                # Written while the row is held: a concurrent accept of the
-                # same bytes waits on the unique key instead of racing on
-                # the file. The transaction commits only once the file is
-                # safely on disk.
-                created = self._write(final, body)
+                # While the row is held: a concurrent accept of the same bytes
+                # waits on the unique key instead of racing on the file.
+                created = self._place(staged, final)
+                staged = None
         except sa.exc.IntegrityError:
             if created:
                 self._remove_orphan(final, sha)
@@ -287,6 +293,9 @@ class Inbox:
             if created:
                 self._remove_orphan(final, sha)
             raise
+        finally:
+            if staged is not None:
+                staged.unlink(missing_ok=True)
 
         document = self._document_from(document_id, values)
         if self.on_collected is not None:
@@ -306,26 +315,32 @@ class Inbox:
             size=values["size"], path=self.directory / values["path"], fetched_at=values["fetched_at"],
         )
 
-    def _write(self, final: Path, body: bytes) -> bool:
-        """Put ``body`` at ``final`` atomically; ``True`` if this call created the file.
-
-        The bytes go to a temporary file in the same folder, are flushed to
-        disk, then renamed over ``final``: a reader never sees a partial
-        file and a crash leaves at most a stray temporary file.
-        """
-        final.parent.mkdir(parents=True, exist_ok=True)
+    def _stage(self, final: Path, body: bytes) -> Path | None:
+        """Write ``body`` to a flushed temporary file beside ``final``;
+        ``None`` when the same content is already there (content-addressed)."""
+        folder = final.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
         if final.exists() and final.stat().st_size == len(body) and _file_sha256(final) == final.stem:
-            return False  # same content already there (content-addressed)
-        fd, temp = tempfile.mkstemp(dir=final.parent, prefix=".incoming-", suffix=".part")
+            return None
+        fd, temp = tempfile.mkstemp(dir=folder, prefix=".incoming-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(body)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, final)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        return Path(temp)
+
+    def _place(self, staged: Path | None, final: Path) -> bool:
+        """Rename a staged file over ``final`` (a reader never sees a partial
+        file) and flush the folder; ``True`` if this call put the file there."""
+        if staged is None:
+            return False
+        os.replace(staged, final)
         if os.name == "posix":
             dir_fd = os.open(final.parent, os.O_RDONLY)
             try:

@@ -39,6 +39,7 @@ MODULES = (
     "dextcore.accounting",
     "dextcore.accounting.service",
     "dextcore.sandbox",
+    "dextcore.testing",
 )
 
 HEADER = """\

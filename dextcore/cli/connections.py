@@ -78,6 +78,13 @@ def register(sub: argparse._SubParsersAction, ctx: Context) -> None:
     p.add_argument("id", type=int)
     p.add_argument("user")
 
+    p = command("schedule", cmd_schedule, "Change how often a connection is checked and when unattended runs may start.")
+    p.add_argument("id", type=int)
+    p.add_argument("--every", metavar="DURATION", help="interval between checks: 7d (default), 3d, 12h ...")
+    p.add_argument("--window", metavar="DAYS HOURS",
+                   help="when unattended runs may start, in the connection's timezone: 'mon-fri 08-18'; 'none' removes it")
+    p.add_argument("--json", action="store_true")
+
     p = command("delete", cmd_delete, "Delete a connection (its documents stay).")
     p.add_argument("id", type=int)
 
@@ -384,6 +391,58 @@ def cmd_edit(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_notify(ctx: Context, args: argparse.Namespace) -> int:
     connection = ctx.app().connections.set_notify(args.id, args.user)
     ctx.print(f"Alerts for connection {connection.id} now go to {connection.notify}.")
+    return 0
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _duration(text: str) -> dt.timedelta:
+    units = {"d": "days", "h": "hours"}
+    number, unit = text[:-1], text[-1:].lower()
+    if unit not in units or not number.isdigit():
+        raise CliError(f"--every takes a number of days or hours such as 7d or 12h, not {text!r}")
+    return dt.timedelta(**{units[unit]: int(number)})
+
+
+def _parse_window(text: str) -> dict[str, Any] | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        days_part, hours_part = text.lower().split()
+        weekdays: set[int] = set()
+        for chunk in days_part.split(","):
+            first, _, last = chunk.partition("-")
+            a, b = _DAYS.index(first), _DAYS.index(last or first)
+            weekdays.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+        start, end = (int(h) for h in hours_part.split("-"))
+    except ValueError:
+        raise CliError(f"--window takes days and hours such as 'mon-fri 08-18', not {text!r}") from None
+    return {"weekdays": sorted(weekdays), "hours": [start, end]}
+
+
+def cmd_schedule(ctx: Context, args: argparse.Namespace) -> int:
+    app = ctx.app()
+    kwargs: dict[str, Any] = {}
+    if args.every:
+        kwargs["interval"] = _duration(args.every)
+    if args.window is not None:
+        kwargs["window"] = _parse_window(args.window)
+    connection = app.connections.set_schedule(args.id, **kwargs)
+    summary = {
+        "id": connection.id,
+        "interval_seconds": connection.interval_seconds,
+        "window": connection.window,
+        "next_run": connection.next_run_at.isoformat(timespec="seconds") if connection.next_run_at else None,
+    }
+    if args.json:
+        ctx.json(summary)
+        return 0
+    window = connection.window
+    when = (f"{', '.join(_DAYS[d] for d in window['weekdays'])} {window['hours'][0]:02d}-{window['hours'][1]:02d} "
+            f"({connection.timezone})") if window else "any time"
+    ctx.print(f"Connection {connection.id}: checked every {dt.timedelta(seconds=connection.interval_seconds)}, "
+              f"unattended runs {when}; next run {summary['next_run'] or 'not scheduled'}.")
     return 0
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "Runner",
     "fetch_one",
     "pending_challenge",
+    "progress_for",
     "recent_runs",
     "run_due",
     "serve_forever",

@@ -85,6 +85,10 @@ class FlowOutcome:
     challenge_raised: bool = False
 
 
+class _Stopped(Exception):
+    """The runner is stopping while the flow waits for a person (internal)."""
+
+
 class _Unanswered(Exception):
     """A challenge no stored secret answers and no person answered (internal)."""
 
@@ -137,6 +141,8 @@ class FetchFlow:
             await self.db(save_session, self.app.vault, self.connection.id, saved)
             out.status = Status.CONNECTED
             out.message = self._summary()
+        except _Stopped:
+            out.interrupted = True
         except asyncio.CancelledError:
             out.interrupted = True
             raise
@@ -214,7 +220,7 @@ class FetchFlow:
         if not waiter.done():
             waiter.cancel()
             await self.db(self.desk.close, challenge_id)
-            raise asyncio.CancelledError
+            raise _Stopped()
         return waiter.result()
 
     # -- documents -------------------------------------------------------------------
@@ -264,7 +270,9 @@ class FetchFlow:
                     self.outcome.documents_seen += len(fresh)
                     if not fresh:
                         continue
-                    known = await self.db(self.app.inbox.known, self.connection.id, [r.stable_id for r in fresh])
+                    # Per-document store calls run on the loop: one short
+                    # SQLite statement is cheaper than a thread hand-off.
+                    known = self.app.inbox.known(self.connection.id, [r.stable_id for r in fresh])
                     for ref in fresh:
                         if ref.stable_id in known:
                             continue
@@ -295,8 +303,10 @@ class FetchFlow:
                 ref = file.document
             connection = self.connection
             # inbox.accept writes the file atomically and commits its row in
-            # one transaction; running it in a thread keeps the crawl going
-            # and lets a shutdown wait for it instead of cutting it short.
+            # one transaction. It runs on a store thread: its fsyncs take
+            # milliseconds that would otherwise stall every crawl of the
+            # process. A cancelled await cannot cut it in half — the thread
+            # finishes the document either way.
             accepted = await self.db(
                 self.app.inbox.accept, connection_id=connection.id, connector=self.connector.name,
                 owner=connection.owner, direction=connection.direction, ref=ref, file=file)

@@ -86,6 +86,7 @@ class Runner:
         self._per_connector: dict[str, asyncio.Semaphore] = {}
         self._spiders: dict[str, type[ConnectorSpider]] = {}
         self.stop = asyncio.Event()
+        self._accounting_lock = asyncio.Lock()
         self.running: set[int] = set()
         self._crawler_runner = AsyncCrawlerRunner(runner_settings(self._settings))
         # Store and vault calls block (SQLite commits, fsync); a few dedicated
@@ -228,7 +229,23 @@ class Runner:
             interrupted=interrupted, next_run_at=next_run,
         )
         self.progress.finished(result)
+        if result.documents_new and not interrupted:
+            await self._publish_new_documents()
         return result
+
+    async def _publish_new_documents(self) -> None:
+        """Hand new documents to the accounting side: items are created and
+        those whose supplier rule says auto-publish are published. Runs one
+        at a time (publishing is idempotent per item, not per caller) and
+        never turns a good fetch into a failure."""
+        async with self._accounting_lock:
+            try:
+                accounting = self.app.accounting
+                if not await self._db(accounting.connections):
+                    return
+                await accounting.aafter_fetch()
+            except Exception:
+                log.exception("publishing after a fetch failed; the items stay queued")
 
     async def fetch_many(self, connection_ids: Iterable[int], *, trigger: str = "scheduled",
                          wait_for_code: float | None = None, force_full: bool = False) -> list[FetchResult]:

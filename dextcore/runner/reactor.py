@@ -14,7 +14,6 @@ import asyncio
 import atexit
 import sys
 import threading
-import threading
 from typing import Any, Coroutine, TypeVar
 
 from scrapy.utils.reactor import install_reactor
@@ -51,11 +50,7 @@ def ensure_reactor() -> asyncio.AbstractEventLoop:
     if not reactor.running:  # type: ignore[attr-defined]
         # Signal handling is the runner's (SIGTERM drains work); Twisted's own would stop the reactor.
         reactor.startRunning(installSignalHandlers=False)  # type: ignore[attr-defined]
-        # Twisted's thread pool threads are not daemons, and the interpreter
-        # joins those before running atexit handlers: stop the reactor from
-        # the hook that runs first (the one concurrent.futures uses).
-        register = getattr(threading, "_register_atexit", atexit.register)
-        register(shutdown)
+        _at_interpreter_exit(shutdown)
     _loop = loop
     return loop
 

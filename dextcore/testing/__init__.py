@@ -8,7 +8,8 @@ Two parts:
   ``answer_code``, ``saved_page``;
 * plain functions usable from any test: :func:`check_plugin` /
   :func:`assert_plugin_contract` (is the plugin's registration complete?)
-  and :func:`load_page` (a saved page as a Scrapy response).
+  :func:`load_page` (a saved page as a Scrapy response) and
+  :func:`open_test_app` (what the ``dextcore_app`` fixture opens).
 
 ::
 
@@ -19,11 +20,11 @@ Two parts:
         assert_plugin_contract(dextcore_acme)
 """
 
+from dextcore.testing.app import OWNER, open_test_app
 from dextcore.testing.codes import CodeAnswerer
 from dextcore.testing.contract import assert_plugin_contract, check_plugin
 from dextcore.testing.events import AlertEvent, ChallengeEvent, EventLog, StatusEvent
 from dextcore.testing.pages import load_page
-from dextcore.testing.plugin import OWNER
 
 __all__ = [
     "OWNER",
@@ -35,4 +36,5 @@ __all__ = [
     "assert_plugin_contract",
     "check_plugin",
     "load_page",
+    "open_test_app",
 ]

@@ -64,6 +64,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import pytest
 
+from dextcore.testing.app import OWNER
+
 if TYPE_CHECKING:
     from dextcore.api import Dextcore
     from dextcore.runner import FetchResult
@@ -71,11 +73,8 @@ if TYPE_CHECKING:
     from dextcore.testing.codes import CodeAnswerer
     from dextcore.testing.events import EventLog
 
-# Only pytest is imported at module level: this module loads in every pytest
+# Nothing heavy is imported at module level: this module loads in every pytest
 # run of the environment, and the Twisted reactor must not be chosen by an import.
-
-OWNER = "owner@example.com"
-"""The user who owns, creates and is notified about test connections."""
 
 
 @pytest.fixture
@@ -97,19 +96,9 @@ def dextcore_events() -> EventLog:
 def dextcore_app(tmp_path: Path, dextcore_plugins: list[object] | None,
                  dextcore_events: EventLog) -> Iterator[Dextcore]:
     """A fresh dextcore under ``tmp_path`` with ``dextcore_plugins`` and the event log."""
-    from dextcore.api import Dextcore
-    from dextcore.config import Config
-    from dextcore.plugins import PluginHost
-    from dextcore.vault import generate_key
+    from dextcore.testing.app import open_test_app
 
-    home = tmp_path / "dextcore"
-    config = Config.from_env({}, home=home, database_url=f"sqlite:///{home / 'dextcore.db'}",
-                             inbox_dir=home / "inbox", key_file=home / "vault.key", secret_key=generate_key())
-    host = PluginHost(load_entry_points=dextcore_plugins is None, plugins=dextcore_plugins or ())
-    host.register(dextcore_events, name="dextcore-testing-events")
-    host.check_pending()  # a hook name typo fails here, not silently later
-    with Dextcore.open(config, host=host) as app:
-        app.add_user(OWNER, name="Test Owner")
+    with open_test_app(tmp_path / "dextcore", plugins=dextcore_plugins, events=dextcore_events) as app:
         yield app
 
 
@@ -138,8 +127,9 @@ def sandbox(dextcore_plugins: list[object] | None) -> Iterator[Callable[..., San
               **faults: Any) -> SandboxServer:
         chosen: list[Any] | None = list(portals) if portals else _portals_of(dextcore_plugins)
         server = SandboxServer(chosen, clock=clock)
-        for failure in server.failures:
-            raise RuntimeError(f"plugin {failure.name} failed to load its sandbox portals: {failure.error}")
+        if server.failures:  # a test must not silently run without the portal it expects
+            broken = "; ".join(f"{f.name}: {f.error}" for f in server.failures)
+            raise RuntimeError(f"installed plugins failed to load their sandbox portals: {broken}")
         for portal in server.portals:
             try:
                 portal.faults.update(faults)

@@ -93,3 +93,15 @@ def test_bad_arguments_give_one_line_and_exit_2(cli):
         assert "Traceback" not in result.stderr
     no_secret = cli("connect", "toy", "--owner", "a", "--created-by", "a", "--username", "u", ok=False, stdin="")
     assert no_secret.returncode == 2 and "--secrets-stdin" in no_secret.stderr
+
+
+def test_schedule_command(cli):
+    created = cli("connect", "toy", "--owner", "a@x.com", "--created-by", "a@x.com", "--username", "u",
+                  "--timezone", "Europe/London", "--secrets-stdin", "--json", stdin='{"password": "pw"}')
+    cid = str(json.loads(created.stdout)["id"])
+    shown = json.loads(cli("schedule", cid, "--every", "3d", "--window", "mon-fri 08-18", "--json").stdout)
+    assert shown["interval_seconds"] == 3 * 86400
+    assert shown["window"] == {"weekdays": [0, 1, 2, 3, 4], "hours": [8, 18]}
+    assert "mon, tue, wed, thu, fri 08-18 (Europe/London)" in cli("schedule", cid).stdout
+    bad = cli("schedule", cid, "--window", "someday", ok=False)
+    assert bad.returncode == 2 and "mon-fri 08-18" in bad.stderr

@@ -153,3 +153,17 @@ def test_delete_keeps_documents(app):
     assert doc.number == "INV-1" and doc.connection_id is None
     assert doc.path.read_bytes() == PDF
     assert app.vault.get("connection", c.id, "password") is None
+
+
+def test_schedule_interval_and_window(app):
+    c = _create(app, timezone="Europe/London").connection
+    changed = app.connections.set_schedule(c.id, interval=dt.timedelta(days=3), window={"weekdays": [4, 0, 1], "hours": [8, 18]})
+    assert changed.interval_seconds == 3 * 24 * 3600
+    assert changed.window == {"weekdays": [0, 1, 4], "hours": [8, 18]}
+    # The first fetch stays due now.
+    assert changed.next_run_at == c.next_run_at
+    assert app.connections.set_schedule(c.id, window=None).window is None
+    with pytest.raises(ConnectionError, match="at most once an hour"):
+        app.connections.set_schedule(c.id, interval=dt.timedelta(minutes=5))
+    with pytest.raises(ConnectionError, match="window hours"):
+        app.connections.set_schedule(c.id, window={"hours": [18, 8]})

@@ -7,6 +7,7 @@ import sys
 from typing import Any, AsyncIterator
 
 from dextcore.hookspecs import hookimpl
+from dextcore.portal import PortalSession
 from dextcore.outcomes import IncorrectCode, IncorrectCredentials, LayoutChanged, TwoFactorRequired
 from dextcore.records import (
     Challenge,
@@ -44,6 +45,7 @@ def _logged_in(response: Any) -> bool:
 
 @hookimpl
 async def authenticate(session: Any) -> None:
+    assert isinstance(session, PortalSession)  # the core's session honours the documented protocol
     home = await session.get("/account")
     if _logged_in(home):
         return

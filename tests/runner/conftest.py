@@ -1,62 +1,68 @@
-"""Fixtures of the runner tests: the ACME test portal, a dextcore app with the
-ACME test plugin, and the process's one asyncio reactor."""
+"""Fixtures of the runner tests, on the dextcore testing kit (:mod:`dextcore.testing.plugin`).
+
+The kit opens the app, records its events, starts sandboxes and owns the
+process's one asyncio reactor; this file only fixes what the runner tests
+run against (the ACME test plugin alone, one sandbox with the ACME portal and
+a foreign site) and keeps the short names those tests use.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable
 
 import pytest
 
 from dextcore.api import Dextcore
 from dextcore.config import Config
 from dextcore.hookspecs import hookimpl
-from dextcore.plugins import PluginHost
-from dextcore.runner.reactor import ensure_reactor
 from dextcore.sandbox import SandboxServer
-from dextcore.vault import generate_key
+from dextcore.testing import EventLog as KitEventLog
 from tests.runner import acme_plugin
 from tests.runner.portal import AcmePortal, ForeignSite
 
 REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
 
 
-class EventLog:
-    """Records the event hooks and alerts the core fires."""
+class EventLog(KitEventLog):
+    """The kit's event log, plus ``on_challenge(connection, challenge, interactive)``:
+    called in the reactor's thread the moment a challenge is raised, so a test
+    can act at that point of the run (stop the runner, start answering)."""
 
     def __init__(self) -> None:
-        self.statuses: list[tuple[int, Any, Any, str]] = []
-        self.alerts: list[tuple[str, str, str]] = []
-        self.challenges: list[tuple[int, Any, bool]] = []
-        self.on_challenge: Any = None
+        super().__init__()
+        self.on_challenge: Callable[[Any, Any, bool], None] | None = None
 
     @hookimpl
-    def status_changed(self, connection, old, new, reason):  # type: ignore[no-untyped-def]
-        self.statuses.append((connection.id, old, new, reason))
-
-    @hookimpl
-    def alert(self, recipient, subject, body, connection):  # type: ignore[no-untyped-def]
-        self.alerts.append((recipient, subject, body))
-        return True
-
-    @hookimpl
-    def challenge_raised(self, connection, challenge, interactive):  # type: ignore[no-untyped-def]
-        self.challenges.append((connection.id, challenge, interactive))
+    def challenge_raised(self, connection: Any, challenge: Any, interactive: bool) -> None:
+        super().challenge_raised(connection, challenge, interactive)
         if self.on_challenge is not None:
             self.on_challenge(connection, challenge, interactive)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def reactor_loop() -> Any:
-    return ensure_reactor()
+def reactor_loop(dextcore_reactor: Any) -> Any:
+    """The asyncio reactor, installed before any test imports Twisted's default one."""
+    return dextcore_reactor
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer([AcmePortal(), ForeignSite()]) as server:
-        yield server
+def dextcore_plugins() -> list[object]:
+    return [acme_plugin]
+
+
+@pytest.fixture
+def dextcore_events() -> EventLog:
+    return EventLog()
+
+
+@pytest.fixture
+def sandbox(sandbox: Callable[..., SandboxServer]) -> SandboxServer:
+    """The running sandbox (the kit's factory called once): the ACME portal and a foreign site."""
+    return sandbox(AcmePortal(), ForeignSite())
 
 
 @pytest.fixture
@@ -65,24 +71,18 @@ def portal(sandbox: SandboxServer) -> AcmePortal:
 
 
 @pytest.fixture
-def events() -> EventLog:
-    return EventLog()
+def app(dextcore_app: Dextcore) -> Dextcore:
+    return dextcore_app
 
 
 @pytest.fixture
-def runner_config(tmp_path: Path) -> Config:
-    home = tmp_path / "home"
-    return Config.from_env({}, home=home, database_url=f"sqlite:///{home / 'dextcore.db'}",
-                           inbox_dir=home / "inbox", key_file=home / "vault.key", secret_key=generate_key())
+def events(dextcore_events: EventLog) -> EventLog:
+    return dextcore_events
 
 
 @pytest.fixture
-def app(runner_config: Config, events: EventLog) -> Iterator[Dextcore]:
-    host = PluginHost(load_entry_points=False, plugins=[acme_plugin, events])
-    host.check_pending()
-    with Dextcore.open(runner_config, host=host) as opened:
-        opened.add_user("ann@example.com", name="Ann")
-        yield opened
+def runner_config(dextcore_app: Dextcore) -> Config:
+    return dextcore_app.config
 
 
 @pytest.fixture
@@ -96,6 +96,3 @@ def subprocess_env(runner_config: Config) -> dict[str, str]:
         "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
     })
     return env
-
-
-PYTHON = sys.executable

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from pypdf import PdfReader
 
-from dextcore.plugins import PluginHost
 from dextcore.runner import Runner
 from dextcore.runner.reactor import run
 from dextcore.statuses import Status
-from tests.runner import acme_plugin, browser_plugin
+from tests.runner import browser_plugin
 from tests.runner.helpers import inbox_files, stored_ids
 from tests.runner.portal import Account
 

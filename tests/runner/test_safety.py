@@ -11,6 +11,7 @@ import threading
 from dextcore.runner import Runner
 from dextcore.runner.reactor import run
 from dextcore.statuses import Status
+from dextcore.store import utcnow
 from tests.runner.conftest import PYTHON, REPO
 from tests.runner.helpers import connect, inbox_files, stored_ids
 from tests.runner.portal import Account
@@ -81,3 +82,29 @@ def test_sigterm_mid_run_leaves_no_partial_file_and_rerun_has_no_duplicates(app,
     assert rerun.documents_new == total - len(first_ids)
     assert len(inbox_files(inbox)) == total
     assert set(portal.served.values()) == {1}, "a document was downloaded twice"
+
+
+def test_daemon_stops_cleanly_on_sigterm(app, sandbox, portal, subprocess_env):
+    ids = [connect(app, sandbox, Account(f"daemon{n}@example.com", "pw", documents=30)) for n in range(4)]
+    portal.faults.latency = 0.05
+    some_served = threading.Event()
+    portal.on_pdf = lambda served: some_served.set() if served >= 12 else None
+
+    proc = subprocess.Popen([PYTHON, "-m", "tests.runner.fetch_process", "--serve"], env=subprocess_env,
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert some_served.wait(60), "the daemon never got going"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    results = json.loads(out.strip().splitlines()[-1])
+    assert sorted(r["connection_id"] for r in results) == ids and all(r["interrupted"] for r in results)
+    files = inbox_files(app.config.inbox_dir)
+    assert not [p for p in files if p.name.startswith(".incoming-")]
+    stored = sum(len(stored_ids(app, cid)) for cid in ids)
+    assert stored == len(files) == sum(r["documents_new"] for r in results) < 4 * 30
+    for cid in ids:  # interrupted runs are due again at once
+        assert app.connections.get(cid).next_run_at <= utcnow()

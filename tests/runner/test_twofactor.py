@@ -58,6 +58,9 @@ def test_sms_unattended_then_interactive_then_saved_session(app, sandbox, portal
     assert [(c, i) for c, _, i in events.challenges] == [(cid, False)]
     assert [r.state for r in _challenge_rows(app, cid)] == ["pending"]
     assert stored_ids(app, cid) == []
+    # Nobody waits on that login any more: a code for it is refused with what to do instead.
+    late = _submit_from_other_process(subprocess_env, cid, "123456")
+    assert late.returncode == 2 and f"--force --wait-for-code" in late.stderr
 
     # 2. Interactive: the code is read from the phone and submitted by a second process.
     outputs = []
@@ -143,3 +146,17 @@ def test_submit_without_waiting_fetch_is_one_line_error(app, sandbox, subprocess
     done = _submit_from_other_process(subprocess_env, cid, "123456")
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "no fetch of connection" in done.stderr
+
+
+def test_shutdown_while_waiting_for_a_code_ends_the_wait(app, sandbox, events):
+    cid = connect(app, sandbox, Account("paused@example.com", "pw", scenario="sms", phone="+447700900555"))
+
+    async def main():
+        runner = Runner(app)
+        events.on_challenge = lambda connection, challenge, interactive: runner.request_stop()
+        return await runner.fetch(cid, trigger="forced", wait_for_code=60)
+
+    result = run(main())
+    assert result.interrupted and result.status is Status.CONNECTING
+    assert [r.state for r in _challenge_rows(app, cid)] == ["expired"]
+    assert app.connections.get(cid).status is Status.CONNECTING

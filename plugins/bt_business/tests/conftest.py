@@ -1,7 +1,10 @@
-"""Fixtures of the BT plugin tests: the BT sandbox on a frozen clock, a small
-stdlib "browser" (urllib with its own cookie jar, real form submission), and
-for the end-to-end tests a dextcore app (SQLite, vault, inbox) with this
-plugin, run by the real runner on the process's asyncio reactor."""
+"""Fixtures of the BT plugin tests, on the dextcore testing kit (:mod:`dextcore.testing.plugin`).
+
+The kit gives the app (``dextcore_app``, ``dextcore_events``), ``connect`` and
+``fetch``; what is BT's own is here: the plugin the app loads, the sandbox's
+seed and its clock frozen at :data:`FROZEN_AT`, and a small stdlib "browser"
+(urllib with its own cookie jar, real form submission) that drives the sandbox by hand.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +14,13 @@ import http.cookiejar
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
-from typing import Iterator
+from typing import Callable
 
 import attrs
 import pytest
 
-from dextcore.api import Dextcore
-from dextcore.config import Config
-from dextcore.hookspecs import hookimpl
-from dextcore.plugins import PluginHost
+import dextcore_bt_business
 from dextcore.sandbox import Clock, SandboxServer
-from dextcore.vault import generate_key
 from dextcore_bt_business.sandbox import BTPortal
 
 FROZEN_AT = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
@@ -119,9 +117,14 @@ class Browser:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer([BTPortal(seed=3)], clock=Clock(FROZEN_AT)) as server:
-        yield server
+def dextcore_plugins() -> list[object]:
+    return [dextcore_bt_business]
+
+
+@pytest.fixture
+def sandbox(sandbox: Callable[..., SandboxServer]) -> SandboxServer:
+    """The running BT sandbox (the kit's factory, called once): fresh per test, clock frozen."""
+    return sandbox(BTPortal(seed=3), clock=Clock(FROZEN_AT))
 
 
 @pytest.fixture
@@ -150,59 +153,3 @@ def browser() -> Browser:
 def make_browser() -> type[Browser]:
     """For tests that need a second browser (no cookies)."""
     return Browser
-
-
-# -- end-to-end fixtures: a dextcore app with this plugin, run by the real runner ------------------------------------
-
-
-class EventLog:
-    """Records the event hooks the core fires; ``on_challenge`` / ``on_document`` let a test react."""
-
-    def __init__(self) -> None:
-        self.challenges: list[tuple[int, object, bool]] = []
-        self.documents: list[object] = []
-        self.on_challenge = None
-        self.on_document = None
-
-    @hookimpl
-    def challenge_raised(self, connection, challenge, interactive):  # type: ignore[no-untyped-def]
-        self.challenges.append((connection.id, challenge, interactive))
-        if self.on_challenge is not None:
-            self.on_challenge(connection, challenge, interactive)
-
-    @hookimpl
-    def document_collected(self, connection, document):  # type: ignore[no-untyped-def]
-        self.documents.append(document)
-        if self.on_document is not None:
-            self.on_document(document)
-
-    @hookimpl
-    def alert(self, recipient, subject, body, connection):  # type: ignore[no-untyped-def]
-        return True  # no SMTP server in these tests: alerts are delivered "elsewhere"
-
-
-@pytest.fixture(scope="session")
-def reactor_loop() -> object:
-    from dextcore.runner.reactor import ensure_reactor
-
-    return ensure_reactor()
-
-
-@pytest.fixture
-def events() -> EventLog:
-    return EventLog()
-
-
-@pytest.fixture
-def app(tmp_path: Path, events: EventLog, reactor_loop: object) -> Iterator[Dextcore]:
-    """A dextcore instance (SQLite, inbox, vault) whose only plugins are this one and the event log."""
-    import dextcore_bt_business
-
-    home = tmp_path / "home"
-    config = Config.from_env({}, home=home, database_url=f"sqlite:///{home / 'dextcore.db'}",
-                             inbox_dir=home / "inbox", key_file=home / "vault.key", secret_key=generate_key())
-    host = PluginHost(load_entry_points=False, plugins=[dextcore_bt_business, events])
-    host.check_pending()
-    with Dextcore.open(config, host=host) as opened:
-        opened.add_user("ann@example.com", name="Ann")
-        yield opened

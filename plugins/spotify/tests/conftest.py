@@ -1,7 +1,12 @@
-"""Fixtures of the Spotify plugin tests: a sandbox with a frozen clock, a plain
-HTTP client (urllib, its own cookie jar), one headless Chromium per module, and
-for the end-to-end tests a dextcore app (SQLite, vault, inbox) with this plugin,
-run by the real runner (Scrapy + scrapy-playwright on the process's asyncio reactor)."""
+"""Fixtures of the Spotify plugin tests, on the dextcore testing kit (:mod:`dextcore.testing.plugin`).
+
+The kit gives the app (``dextcore_app``, ``dextcore_events``), ``connect``,
+``fetch`` and ``answer_code`` (the end-to-end tests run the real runner:
+Scrapy + scrapy-playwright on the process's asyncio reactor). What is
+Spotify's own is here: the plugin the app loads, the sandbox's seed and its
+clock frozen at :data:`FROZEN_AT`, a plain HTTP client (urllib, its own
+cookie jar) and one headless Chromium per module to drive the sandbox by hand.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,13 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import attrs
 import pytest
 
 import dextcore_spotify
-from dextcore.api import Dextcore
-from dextcore.config import Config
-from dextcore.hookspecs import hookimpl
-from dextcore.plugins import PluginHost
 from dextcore.sandbox import Clock, SandboxServer
-from dextcore.vault import generate_key
 from dextcore_spotify.sandbox import SpotifyPortal
 
 FROZEN_AT = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
@@ -34,20 +33,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer([SpotifyPortal(seed=7)], clock=Clock(FROZEN_AT)) as server:
-        yield server
+@pytest.fixture
+def dextcore_plugins() -> list[object]:
+    return [dextcore_spotify]
 
 
 @pytest.fixture
-def portal(sandbox: SandboxServer) -> Iterator[SpotifyPortal]:
+def sandbox(sandbox: Callable[..., SandboxServer]) -> SandboxServer:
+    """The running Spotify sandbox (the kit's factory, called once): fresh per test, so
+    sessions, faults and lock-out counters never leak between tests."""
+    return sandbox(SpotifyPortal(seed=7), clock=Clock(FROZEN_AT))
+
+
+@pytest.fixture
+def portal(sandbox: SandboxServer) -> SpotifyPortal:
     spotify = sandbox.portal("spotify")
     assert isinstance(spotify, SpotifyPortal)
-    yield spotify
-    spotify.faults.clear()
-    spotify.expire_sessions()
-    spotify.forget_failures()  # lock-out counters must not leak between tests
+    return spotify
 
 
 @attrs.frozen
@@ -167,55 +169,3 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
-
-
-# -- end-to-end fixtures: a dextcore app with this plugin, run by the real runner ------------------------------------
-
-
-class EventLog:
-    """Records the event hooks the core fires; ``on_challenge`` lets a test answer a 2FA challenge."""
-
-    def __init__(self) -> None:
-        self.challenges: list[tuple[int, Any, bool]] = []
-        self.documents: list[Any] = []
-        self.on_challenge: Callable[[Any, Any, bool], None] | None = None
-
-    @hookimpl
-    def challenge_raised(self, connection, challenge, interactive):  # type: ignore[no-untyped-def]
-        self.challenges.append((connection.id, challenge, interactive))
-        if self.on_challenge is not None:
-            self.on_challenge(connection, challenge, interactive)
-
-    @hookimpl
-    def document_collected(self, connection, document):  # type: ignore[no-untyped-def]
-        self.documents.append(document)
-
-    @hookimpl
-    def alert(self, recipient, subject, body, connection):  # type: ignore[no-untyped-def]
-        return True  # no SMTP server in these tests: alerts count as delivered elsewhere
-
-
-@pytest.fixture(scope="session")
-def reactor_loop() -> Any:
-    """The process's one asyncio Twisted reactor (scrapy-playwright needs it)."""
-    from dextcore.runner.reactor import ensure_reactor
-
-    return ensure_reactor()
-
-
-@pytest.fixture
-def events() -> EventLog:
-    return EventLog()
-
-
-@pytest.fixture
-def app(tmp_path: Path, events: EventLog, reactor_loop: Any) -> Iterator[Dextcore]:
-    """A fresh dextcore (its own SQLite, vault key, inbox, pages dir) with only this plugin."""
-    home = tmp_path / "home"
-    config = Config.from_env({}, home=home, database_url=f"sqlite:///{home / 'dextcore.db'}",
-                             inbox_dir=home / "inbox", key_file=home / "vault.key", secret_key=generate_key())
-    host = PluginHost(load_entry_points=False, plugins=[dextcore_spotify, events])
-    host.check_pending()
-    with Dextcore.open(config, host=host) as opened:
-        opened.add_user("ann@example.com", name="Ann")
-        yield opened

@@ -8,7 +8,10 @@ browser context's request client, which carries the ``sp_dc`` cookie.
 
 The runner downloads several documents at once while the run has one
 browser tab: every navigation of that tab holds ``session.state``'s lock
-(PDF requests do not navigate and run concurrently). Page snapshots are
+(PDF requests do not navigate and run concurrently). Receipt requests
+that fail for a passing reason (a 5xx or 429 answer, a reset connection,
+a timeout) are tried again a few times, then end the run as "Portal
+unavailable"; the login never is (one attempt per run). Page snapshots are
 Scrapy ``HtmlResponse`` objects so a ``LayoutChanged`` carries the very
 page the runner saves for the maintainer. Selectors are read from
 :data:`dextcore_spotify.selectors.SELECTORS` at call time, so replacing it
@@ -20,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import urllib.parse
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy.http import HtmlResponse
 
 from dextcore.hookspecs import hookimpl
@@ -48,6 +53,16 @@ LOCK_KEY = "spotify.tab_lock"
 WAIT_MS = 20_000
 """How long a page may take to draw something we know (milliseconds)."""
 CODE_LIFETIME = dt.timedelta(minutes=10)
+PDF_TIMEOUT_MS = 30_000
+"""How long one receipt file request may take (milliseconds) before it counts as failed."""
+ATTEMPTS = 3
+"""Tries of one receipt request that fails for a passing reason."""
+RETRY_PAUSE = 0.5
+"""Seconds before the second try (twice that before the third)."""
+_NETWORK_FAILURES = ("net::ERR_", "ECONNRESET", "ECONNREFUSED", "EPIPE", "socket hang up")
+"""How Playwright words a failed connection (it has no error codes)."""
+
+T = TypeVar("T")
 
 
 def _history_url(session: PortalSession) -> str:
@@ -243,6 +258,45 @@ async def list_documents(session: PortalSession, since: dt.date | None) -> Async
         )
 
 
+class _Passing(Exception):
+    """The portal answered a receipt request with a passing error (5xx, 429)."""
+
+
+def _passing_reason(exc: BaseException) -> str | None:
+    """Why a receipt request failed, if the reason passes with time (``None``: it does not)."""
+    if isinstance(exc, _Passing):
+        return str(exc)
+    if isinstance(exc, PlaywrightTimeout):
+        return "it timed out"
+    if isinstance(exc, PlaywrightError) and any(m in str(exc) for m in _NETWORK_FAILURES):
+        return "the connection failed"
+    return None
+
+
+def _raise_for_status(status: int) -> None:
+    if status >= 500 or status == 429:
+        raise _Passing(f"it answered HTTP {status}")
+
+
+async def _retrying(what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()``, again while it fails for a passing reason; after :data:`ATTEMPTS`
+    tries, :class:`PortalUnavailable` (the next run collects what is left)."""
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await attempt()
+        except Exception as exc:
+            reason = _passing_reason(exc)
+            if reason is None:
+                raise
+            if tries == ATTEMPTS:
+                # Playwright's own text is left out: its call log lists the request's headers (the session cookie).
+                raise PortalUnavailable(f"Spotify did not deliver {what} in {ATTEMPTS} tries "
+                                        f"(the last time {reason}).") from None
+        await asyncio.sleep(RETRY_PAUSE * tries)
+
+
 def _same_site(session: PortalSession, url: str) -> None:
     """Refuse URLs off the portal: the browser's request client bypasses Scrapy's domain checks."""
     base, target = urllib.parse.urlsplit(session.base_url), urllib.parse.urlsplit(url)
@@ -259,14 +313,20 @@ async def _fetch_pdf(session: PortalSession, page: Any, url: str) -> bytes | Non
     """The PDF at ``url`` (browser cookies), or ``None`` when the portal answered
     anything else — typically the redirect to its login page after a session expired."""
     _same_site(session, url)
-    # Redirects are not followed: they would leave the host check behind, and a
-    # redirect here only ever means "log in first".
-    response = await page.context.request.get(url, max_redirects=0)
-    try:
-        body = await response.body()
-    finally:
-        await response.dispose()
-    return body if response.ok and body.startswith(b"%PDF-") else None
+
+    async def once() -> tuple[bool, bytes]:
+        # Redirects are not followed: they would leave the host check behind, and a
+        # redirect here only ever means "log in first".
+        response = await page.context.request.get(url, max_redirects=0, timeout=PDF_TIMEOUT_MS)
+        try:
+            body = await response.body()
+        finally:
+            await response.dispose()
+        _raise_for_status(response.status)
+        return response.ok, body
+
+    ok, body = await _retrying("a receipt file", once)
+    return body if ok and body.startswith(b"%PDF-") else None
 
 
 async def _tab(session: PortalSession) -> Any:
@@ -280,7 +340,13 @@ async def _print_receipt(session: PortalSession, page: Any, url: str) -> bytes |
     """The receipt page's original PDF if it links one, else the page printed by
     Chromium; ``None`` when the page asks to log in. Holds the tab (caller)."""
     _same_site(session, url)
-    await page.goto(url)
+
+    async def load() -> None:
+        response = await page.goto(url)
+        if response is not None:
+            _raise_for_status(response.status)
+
+    await _retrying("a receipt page", load)
     snapshot = await _settle(page)
     if pages.detect(snapshot, _sel()) in (PageKind.LOGIN, PageKind.LOGIN_CODE):
         return None
