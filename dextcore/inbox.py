@@ -159,6 +159,24 @@ def _clip(text: str | None) -> str | None:
     return None if text is None else text[:_MAX_TEXT]
 
 
+# Built once: the runner stores thousands of documents, and building and
+# cache-keying a statement per call costs more than running it.
+_docs = schema.documents
+_BUMP_COUNT = (
+    schema.connections.update()
+    .where(schema.connections.c.id == sa.bindparam("cid"))
+    .values(documents_count=schema.connections.c.documents_count + 1, last_fetched_at=sa.bindparam("at"))
+)
+_INSERT_DOCUMENT = _docs.insert()
+_FIND_DUPLICATE = (
+    sa.select(_docs.c.id)
+    .where(sa.or_(_docs.c.sha256 == sa.bindparam("sha"),
+                  sa.and_(_docs.c.connection_id == sa.bindparam("cid"), _docs.c.stable_id == sa.bindparam("sid"))))
+    .order_by(_docs.c.id)
+    .limit(1)
+)
+
+
 class Inbox:
     """The document inbox of one dextcore instance.
 
@@ -224,11 +242,7 @@ class Inbox:
     # -- accepting -------------------------------------------------------------
 
     def _find_duplicate(self, conn: sa.Connection, connection_id: int, stable_id: str, sha256: str) -> int | None:
-        t = schema.documents
-        query = sa.select(t.c.id).where(
-            sa.or_(t.c.sha256 == sha256, sa.and_(t.c.connection_id == connection_id, t.c.stable_id == stable_id))
-        ).order_by(t.c.id).limit(1)
-        return conn.execute(query).scalar_one_or_none()
+        return conn.execute(_FIND_DUPLICATE, {"sha": sha256, "cid": connection_id, "sid": stable_id}).scalar_one_or_none()
 
     def accept(self, *, connection_id: int, connector: str, owner: str, direction: Direction | str,
                ref: DocumentRef, file: Downloaded) -> Accepted:
@@ -243,7 +257,7 @@ class Inbox:
         body = bytes(file.body)
         validate_pdf(body, max_bytes=self.max_bytes)
         sha = hashlib.sha256(body).hexdigest()
-        with self.store.begin() as conn:
+        with self.store.connect() as conn:
             duplicate = self._find_duplicate(conn, connection_id, ref.stable_id, sha)
         if duplicate is not None:
             return Accepted(None, duplicate)
@@ -270,13 +284,10 @@ class Inbox:
             with self.store.begin() as conn:
                 # The connection row first: it serialises accepts of one
                 # connection and tells a deleted connection apart.
-                bumped = conn.execute(
-                    schema.connections.update().where(schema.connections.c.id == connection_id).values(
-                        documents_count=schema.connections.c.documents_count + 1, last_fetched_at=fetched_at)
-                ).rowcount
+                bumped = conn.execute(_BUMP_COUNT, {"cid": connection_id, "at": fetched_at}).rowcount
                 if not bumped:
                     raise LookupError(f"there is no connection {connection_id}")
-                document_id = conn.execute(schema.documents.insert().values(**values)).inserted_primary_key[0]
+                document_id = conn.execute(_INSERT_DOCUMENT, values).inserted_primary_key[0]
                 # While the row is held: a concurrent accept of the same bytes
                 # waits on the unique key instead of racing on the file.
                 created = self._place(staged, final)

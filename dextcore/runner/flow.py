@@ -131,14 +131,17 @@ class FetchFlow:
             if state:
                 session.restore_state(state)
             await self._login()
+            # Keep the logged-in session (and any remembered device) now: a
+            # listing or download failing later must not cost the user a new
+            # 2FA code on the next run.
+            await self._save_session()
             if self.stop.is_set():
                 out.interrupted = True
             else:
                 await self._collect()
             if session.blocked_host:
                 raise ForeignHostBlocked(session.blocked_host)
-            saved = await session.export_state()
-            await self.db(save_session, self.app.vault, self.connection.id, saved)
+            await self._save_session()
             out.status = Status.CONNECTED
             out.message = self._summary()
         except _Stopped:
@@ -153,6 +156,13 @@ class FetchFlow:
         finally:
             out.requests = session.requests
         return out
+
+    async def _save_session(self) -> None:
+        assert self.session is not None
+        if self.session.blocked_host:
+            return
+        saved = await self.session.export_state()
+        await self.db(save_session, self.app.vault, self.connection.id, saved)
 
     def _summary(self) -> str:
         out = self.outcome
