@@ -163,12 +163,15 @@ def connect(dextcore_app: Dextcore) -> Callable[..., int]:
     ``scenario`` (the one of ``variant`` when the portal has several) with
     its fields and TOTP secret; ``password`` replaces its password (a wrong
     one, say) and ``variant`` the variant it is connected on (the "wrong
-    site" mistake). The connection's base URL is the sandbox's.
+    site" mistake). ``fields`` adds or replaces fields; a field given as
+    ``None`` is left out (``fields={"totp_secret": None}``: the account
+    without its stored authenticator key). The connection's base URL is the
+    sandbox's.
     """
 
     def make(server: SandboxServer, portal_name: str, scenario: str, *, variant: str | None = None,
              password: str | None = None, history_from: dt.date | None = None,
-             fields: Mapping[str, str] | None = None) -> int:
+             fields: Mapping[str, str | None] | None = None) -> int:
         portal = server.portal(portal_name)
         accounts = [a for a in portal.demo_accounts() if a.scenario == scenario]
         if not accounts:
@@ -181,6 +184,7 @@ def connect(dextcore_app: Dextcore) -> Callable[..., int]:
         if account.totp_secret:
             values["totp_secret"] = account.totp_secret
         values.update(fields or {})
+        values = {name: value for name, value in values.items() if value is not None}
         created = dextcore_app.connections.create(
             connector=account.connector, variant=chosen, owner=OWNER, created_by=OWNER,
             username=account.username, password=password if password is not None else account.password,

@@ -60,7 +60,7 @@ def test_sms_unattended_then_interactive_then_saved_session(app, sandbox, portal
     assert stored_ids(app, cid) == []
     # Nobody waits on that login any more: a code for it is refused with what to do instead.
     late = _submit_from_other_process(subprocess_env, cid, "123456")
-    assert late.returncode == 2 and f"--force --wait-for-code" in late.stderr
+    assert late.returncode == 2 and "--force --wait-for-code" in late.stderr
 
     # 2. Interactive: the code is read from the phone and submitted by a second process.
     outputs = []

@@ -49,7 +49,7 @@ def test_duplicate_portal_names_are_refused():
 def test_portals_share_the_server_mailbox_and_clock_unless_given_their_own():
     mailbox, clock, own = Mailbox(), Clock(), Mailbox()
     shared, private = EchoPortal(), OtherPortal(mailbox=own)
-    server = SandboxServer([shared, private], mailbox=mailbox, clock=clock)
+    SandboxServer([shared, private], mailbox=mailbox, clock=clock)
     assert shared.mailbox is mailbox and shared.clock is clock
     assert private.mailbox is own and private.clock is clock
 

@@ -17,7 +17,6 @@ import pytest
 from dextcore.hookspecs import hookimpl
 from dextcore.runner.runs import recent_runs
 from dextcore.statuses import Status
-from dextcore.testing import OWNER
 
 from dextcore_amazon_uk.sandbox import AmazonPortal
 
@@ -220,13 +219,8 @@ def test_totp_account_runs_unattended_with_the_stored_key(dextcore_app, sandbox,
     assert not portal.events_of("login_failed")
 
 
-def test_totp_account_without_its_key_needs_a_person(dextcore_app, sandbox, fetch, portal):
-    who = account_of(portal, "totp")
-    # Created by hand: the kit's ``connect`` always stores the demo account's TOTP key.
-    cid = dextcore_app.connections.create(
-        connector="amazon_uk", variant="co.uk", owner=OWNER, created_by=OWNER, username=who.username,
-        password=who.password, history_from=dt.date(2026, 9, 1),
-        base_url=sandbox.base_url("amazon", "co.uk")).connection.id
+def test_totp_account_without_its_key_needs_a_person(sandbox, connect, fetch, portal):
+    cid = connect(sandbox, "amazon", "totp", history_from=dt.date(2026, 9, 1), fields={"totp_secret": None})
     result = fetch(cid)
     assert result.status is Status.ADDITIONAL_INFO_REQUIRED, result.message
     assert not portal.events_of("login")
