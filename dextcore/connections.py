@@ -250,31 +250,11 @@ class Connections:
         _check_timezone(timezone)
         now = utcnow()
         with self.store.begin() as conn:
-            self._ensure_users(conn, [owner, created_by, notify or created_by], now)
-            new_id = conn.execute(
-                schema.connections.insert().values(
-                    connector=spec.name,
-                    variant=variant_name,
-                    direction=Direction(direction).value,
-                    owner=owner,
-                    created_by=created_by,
-                    notify=notify or created_by,
-                    username=username,
-                    timezone=timezone,
-                    history_from=history_from,
-                    fields=plain,
-                    base_url=base_url,
-                    status=Status.CONNECTING.value,
-                    status_reason="Waiting for the first fetch.",
-                    status_changed_at=now,
-                    next_run_at=now,
-                    created_at=now,
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                schema.status_history.insert().values(
-                    connection_id=new_id, at=now, old=None, new=Status.CONNECTING.value, reason="Connection created."
-                )
+            new_id = self._insert(
+                conn, now, spec=spec, variant=variant_name, direction=direction, owner=owner, created_by=created_by,
+                notify=notify, username=username, timezone=timezone, history_from=history_from, fields=plain,
+                base_url=base_url, status=Status.CONNECTING, reason="Waiting for the first fetch.",
+                history_reason="Connection created.", next_run_at=now,
             )
         # The row exists before its secrets so the vault can bind them to its id.
         try:
@@ -311,31 +291,12 @@ class Connections:
         now = utcnow()
         expires = now + lifetime
         with self.store.begin() as conn:
-            self._ensure_users(conn, [owner, created_by, notify or created_by], now)
-            new_id = conn.execute(
-                schema.connections.insert().values(
-                    connector=spec.name,
-                    variant=variant_name,
-                    direction=Direction(direction).value,
-                    owner=owner,
-                    created_by=created_by,
-                    notify=notify or created_by,
-                    username=None,
-                    timezone=timezone,
-                    history_from=history_from,
-                    fields={},
-                    base_url=base_url,
-                    status=Status.AWAITING_CLIENT.value,
-                    status_reason="Invitation sent" + (f" to {email}." if email else "."),
-                    status_changed_at=now,
-                    next_run_at=None,
-                    created_at=now,
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                schema.status_history.insert().values(
-                    connection_id=new_id, at=now, old=None, new=Status.AWAITING_CLIENT.value, reason="Client invited."
-                )
+            new_id = self._insert(
+                conn, now, spec=spec, variant=variant_name, direction=direction, owner=owner, created_by=created_by,
+                notify=notify, username=None, timezone=timezone, history_from=history_from, fields={},
+                base_url=base_url, status=Status.AWAITING_CLIENT,
+                reason="Invitation sent" + (f" to {email}." if email else "."),
+                history_reason="Client invited.", next_run_at=None,
             )
             conn.execute(
                 schema.invitations.insert().values(
@@ -548,6 +509,28 @@ class Connections:
         return True
 
     # -- helpers -----------------------------------------------------------------
+
+    def _insert(self, conn: Any, now: dt.datetime, *, spec: Connector, variant: str | None,
+                direction: Direction | str, owner: str, created_by: str, notify: str | None,
+                username: str | None, timezone: str, history_from: dt.date | None, fields: Mapping[str, str],
+                base_url: str | None, status: Status, reason: str, history_reason: str,
+                next_run_at: dt.datetime | None) -> int:
+        """Insert a connection row and its first status-history entry; its id."""
+        self._ensure_users(conn, [owner, created_by, notify or created_by], now)
+        new_id = conn.execute(
+            schema.connections.insert().values(
+                connector=spec.name, variant=variant, direction=Direction(direction).value, owner=owner,
+                created_by=created_by, notify=notify or created_by, username=username, timezone=timezone,
+                history_from=history_from, fields=dict(fields), base_url=base_url, status=status.value,
+                status_reason=reason, status_changed_at=now, next_run_at=next_run_at, created_at=now,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            schema.status_history.insert().values(
+                connection_id=new_id, at=now, old=None, new=status.value, reason=history_reason
+            )
+        )
+        return int(new_id)
 
     def _settled_before(self, conn: Any, connection_id: int) -> Status | None:
         """The status before the current run started (the last one that was

@@ -216,14 +216,9 @@ def _publish(app: Any, server: Any, say: Callable[[str], None]) -> list[dict[str
 
 def _print_table(app: Any, out: TextIO) -> None:
     from dextcore.cli import Context
-    from dextcore.cli.connections import LIST_COLUMNS, _supplier_variant
+    from dextcore.cli.connections import print_fetch_table
 
     ctx = Context()
     ctx.out = out
-    rows = app.table()
-    for r in rows:
-        r["supplier_variant"] = _supplier_variant(r)
-        if r["needs_attention"]:
-            r["status_label"] = f"! {r['status_label']}"
     ctx.print("Invoice Fetch")
-    ctx.table(rows, LIST_COLUMNS)
+    print_fetch_table(ctx, app.table())

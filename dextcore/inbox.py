@@ -32,7 +32,8 @@ import sqlalchemy as sa
 from dextcore.records import Direction, DocumentKind, DocumentRef, Downloaded
 from dextcore.store import Store, as_utc, schema, utcnow
 
-__all__ = ["Accepted", "Inbox", "InvalidDocument", "StoredDocument", "sanitize_filename", "validate_pdf"]
+__all__ = [
+    "Accepted", "Inbox", "InvalidDocument", "StoredDocument", "is_pdf", "sanitize_filename", "validate_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +101,28 @@ def _mib(size: int) -> str:
     return f"{value:.0f} MiB" if value == int(value) else f"{value:.1f} MiB"
 
 
+def _head(body: bytes) -> bytes:
+    head = body[:_SNIFF]
+    if head.startswith(_BOM):
+        head = head[len(_BOM):]
+    return head.lstrip(_LEADING)
+
+
+def is_pdf(body: bytes) -> bool:
+    """Whether ``body`` starts like a PDF (a byte-order mark and leading
+    whitespace tolerated). Portals answer an expired session with their
+    sign-in page and status 200: this tells the two apart."""
+    return _head(body).startswith(b"%PDF-")
+
+
 def validate_pdf(body: bytes, *, max_bytes: int) -> None:
     """Raise :class:`InvalidDocument` unless ``body`` looks like a whole PDF."""
     if not body or not body.strip(_LEADING):
         raise InvalidDocument("empty: the portal sent no content")
     if len(body) > max_bytes:
         raise InvalidDocument(f"larger than {_mib(max_bytes)} ({_mib(len(body))})")
-    head = body[:_SNIFF]
-    if head.startswith(_BOM):
-        head = head[len(_BOM):]
-    head = head.lstrip(_LEADING)
-    if not head.startswith(b"%PDF-"):
-        lowered = head.lower()
+    if not is_pdf(body):
+        lowered = _head(body).lower()
         if b"<html" in lowered or b"<!doctype" in lowered or lowered.startswith((b"<head", b"<body")):
             raise InvalidDocument(
                 "not a PDF: the portal sent an HTML page (probably its sign-in page) instead of a PDF"

@@ -31,6 +31,7 @@ MODULES = (
     "dextcore.statuses",
     "dextcore.plugins",
     "dextcore.portal.session",
+    "dextcore.parsing",
     "dextcore.inbox",
     "dextcore.vault",
     "dextcore.alerts",

@@ -294,12 +294,19 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
                 "documents", "last_fetched", "created_by", "notify")
         ctx.json([{k: r[k] for k in keys} for r in rows])
         return 0
+    print_fetch_table(ctx, rows, empty="No connections needing attention." if args.needing_attention
+                      else "No connections yet: add one with `dextcore connect`.")
+    return 0
+
+
+def print_fetch_table(ctx: Context, rows: list[dict[str, Any]], *, empty: str = "(none)") -> None:
+    """The Invoice Fetch table of :meth:`dextcore.api.Dextcore.table` rows;
+    a status that needs a person is marked with ``!``."""
     for r in rows:
         r["supplier_variant"] = _supplier_variant(r)
         if r["needs_attention"]:
             r["status_label"] = f"! {r['status_label']}"
-    ctx.table(rows, LIST_COLUMNS, empty="No connections needing attention." if args.needing_attention else "No connections yet: add one with `dextcore connect`.")
-    return 0
+    ctx.table(rows, LIST_COLUMNS, empty=empty)
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> int:

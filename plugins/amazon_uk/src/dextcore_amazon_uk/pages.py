@@ -28,9 +28,12 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from dextcore.outcomes import LayoutChanged
+from dextcore.parsing import clean_text as _text
+from dextcore.parsing import is_pdf as body_is_pdf
 from dextcore.records import DocumentKind, TwoFactorMedium
 
-from dextcore_amazon_uk.selectors import AmazonSelectors, select_first
+from dextcore.parsing import select_first
+from dextcore_amazon_uk.selectors import AmazonSelectors
 
 if TYPE_CHECKING:
     from parsel import Selector
@@ -126,11 +129,6 @@ class DetectedPage:
         return self.kind in CAPTCHAS
 
 
-def _text(node: Selector | None) -> str:
-    if node is None:
-        return ""
-    return " ".join(" ".join(node.css("::text").getall()).split())
-
 
 def _has(node: Selector | Response, candidates: tuple[str, ...]) -> bool:
     return bool(select_first(node, candidates))
@@ -156,7 +154,7 @@ def _classify_error(message: str, sel: Selectors) -> SignInError:
 
 def is_pdf(response: Response) -> bool:
     """True when the body really is a PDF (an expired session answers HTML with status 200)."""
-    return response.body[:5] == b"%PDF-"
+    return body_is_pdf(response.body)
 
 
 def _sso(response: Response, sel: Selectors) -> tuple[str, str] | None:

@@ -17,9 +17,7 @@ Sources: the reference (portals.md) and amazon-orders' ``selectors.py``.
 
 from __future__ import annotations
 
-from typing import Iterable
-
-from parsel import Selector, SelectorList
+from dextcore.parsing import select_first
 
 __all__ = ["AmazonSelectors", "select_first"]
 
@@ -129,12 +127,3 @@ class AmazonSelectors:
     }
     CURRENCY_SYMBOLS = (("£", "GBP"), ("€", "EUR"), ("EUR", "EUR"), ("GBP", "GBP"), ("USD", "USD"), ("US$", "USD"),
                         ("$", "USD"))
-
-
-def select_first(node: Selector | SelectorList, candidates: Iterable[str]) -> SelectorList:
-    """The matches of the first selector in ``candidates`` that matches anything (empty if none)."""
-    for css in candidates:
-        found = node.css(css)
-        if found:
-            return found
-    return SelectorList([])

@@ -25,12 +25,15 @@ from urllib.parse import urlencode, urlsplit
 import attrs
 
 from dextcore.outcomes import LayoutChanged
+from dextcore.parsing import clean_text as _text
+from dextcore.parsing import is_pdf
 from dextcore.records import TwoFactorMedium
 
-from dextcore_bt_business.selectors import BTSelectors, select_first
+from dextcore.parsing import select_first
+from dextcore_bt_business.selectors import BTSelectors
 
 if TYPE_CHECKING:
-    from parsel import Selector, SelectorList
+    from parsel import Selector
     from scrapy.http import Response
 
 __all__ = [
@@ -194,17 +197,10 @@ class BillsPage:
 # -- detection ---------------------------------------------------------------------------------
 
 
-def _text(node: Selector | SelectorList) -> str:
-    return " ".join(" ".join(node.css("::text").getall()).split())
-
 
 def _is_html(response: Response) -> bool:
     return hasattr(response, "css") and hasattr(response, "text")
 
-
-def is_pdf(body: bytes) -> bool:
-    """Whether ``body`` is a PDF (``%PDF-`` header, leading whitespace tolerated)."""
-    return body.lstrip()[:5] == b"%PDF-"
 
 
 def is_zip(body: bytes) -> bool:

@@ -17,9 +17,7 @@ the variant's base URL (``https://secure.business.bt.com``,
 
 from __future__ import annotations
 
-from typing import Iterable
-
-from parsel import Selector, SelectorList
+from dextcore.parsing import select_first
 
 __all__ = ["BTSelectors", "select_first"]
 
@@ -130,12 +128,3 @@ class BTSelectors:
     # -- money and dates ------------------------------------------------------------------------------------------------
     CURRENCY_SYMBOLS = (("£", "GBP"), ("GBP", "GBP"), ("€", "EUR"), ("EUR", "EUR"))
     DATE_FORMATS = ("%d %b %Y", "%d %B %Y", "%d/%m/%Y", "%Y-%m-%d", "%d %b %y")
-
-
-def select_first(node: Selector | SelectorList, candidates: Iterable[str]) -> SelectorList:
-    """The matches of the first selector in ``candidates`` that matches anything (empty if none)."""
-    for css in candidates:
-        found = node.css(css)
-        if found:
-            return found
-    return SelectorList([])

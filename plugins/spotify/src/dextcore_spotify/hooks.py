@@ -40,6 +40,7 @@ from dextcore.outcomes import (
     SsoNotSupported,
     TwoFactorRequired,
 )
+from dextcore.parsing import is_pdf
 from dextcore.portal.session import PortalSession
 from dextcore.records import Challenge, DocumentKind, DocumentRef, Downloaded, TwoFactorMedium
 from dextcore_spotify import pages, selectors
@@ -326,7 +327,7 @@ async def _fetch_pdf(session: PortalSession, page: Any, url: str) -> bytes | Non
         return response.ok, body
 
     ok, body = await _retrying("a receipt file", once)
-    return body if ok and body.startswith(b"%PDF-") else None
+    return body if ok and is_pdf(body) else None
 
 
 async def _tab(session: PortalSession) -> Any:
