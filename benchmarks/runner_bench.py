@@ -15,11 +15,14 @@ fresh process) with their growth.
   request delayed by ``--latency``: login form, login, invoice list pages
   (50 rows each) and one PDF per document, each PDF distinct.
 * The runner is dextcore's, unmodified: ``--workers`` scheduler daemons
-  (``serve(once=True)``, default one process) claim the due connections
-  from the shared store; each runs one Scrapy crawl per connection,
-  ``--max-crawls`` at once, ``--downloads`` documents in flight per
-  connection, documents stored by the real inbox (SQLite by default,
+  (``serve(once=True)``, as ``dextcore run --once``) claim the due
+  connections from the shared store — by default one per CPU core, the
+  deployment docs/operations.md recommends, since one Python process
+  drives its crawls on one core; each runs one Scrapy crawl per
+  connection, ``--max-crawls`` at once, ``--downloads`` documents in flight
+  per connection, documents stored by the real inbox (SQLite by default,
   ``--postgres URL`` for PostgreSQL; atomic writes with fsync).
+  ``--workers 1 --max-crawls 12`` measures a single process.
 * The baseline is the same code with every cap at one — one connection at
   a time, one request at a time (how woob and amazon-orders work) — over
   ``--baseline-connections`` connections (its rate does not depend on how
@@ -356,8 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--documents", type=int, default=25, help="documents per connection")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every portal response")
-    parser.add_argument("--workers", type=int, default=1, help="runner processes (`dextcore run --once` daemons sharing the store)")
-    parser.add_argument("--max-crawls", type=int, default=12, help="connections fetched at once per worker")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="runner processes (`dextcore run --once` daemons sharing the store; default: one per core)")
+    parser.add_argument("--max-crawls", type=int, default=None,
+                        help="connections fetched at once per worker (default: 12 in all, shared by the workers)")
     parser.add_argument("--downloads", type=int, default=4, help="documents in flight per connection")
     parser.add_argument("--store-threads", type=int, default=2,
                         help="threads for store calls per worker (0: on the event loop)")
@@ -374,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.max_crawls is None:
+        args.max_crawls = max(1, 12 // max(1, args.workers))
 
     if args.serve_portal:
         serve_portal(args.documents, args.latency)

@@ -15,16 +15,18 @@ Documents outlive their connection: deleting a connection sets their
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import logging
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import attrs
 import sqlalchemy as sa
@@ -33,7 +35,8 @@ from dextcore.records import Direction, DocumentKind, DocumentRef, Downloaded
 from dextcore.store import Store, as_utc, schema, utcnow
 
 __all__ = [
-    "Accepted", "Inbox", "InvalidDocument", "StoredDocument", "is_pdf", "sanitize_filename", "validate_pdf"]
+    "Accepted", "Inbox", "Incoming", "InvalidDocument", "StoredDocument", "is_pdf", "sanitize_filename",
+    "validate_pdf"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,37 @@ class Accepted:
     @property
     def new(self) -> bool:
         return self.document is not None
+
+
+@attrs.frozen
+class Incoming:
+    """A downloaded document on its way into the inbox (see :meth:`Inbox.accept_many`)."""
+
+    connection_id: int
+    connector: str
+    owner: str
+    direction: Direction | str
+    ref: DocumentRef
+    file: Downloaded = attrs.field(repr=False)
+
+
+@attrs.define
+class _Pending:
+    """An incoming document that passed validation, with what storing it needs."""
+
+    index: int
+    body: bytes = attrs.field(repr=False)
+    sha: str
+    final: Path
+    values: dict[str, Any]
+
+    @property
+    def connection_id(self) -> int:
+        return int(self.values["connection_id"])
+
+    @property
+    def stable_id(self) -> str:
+        return str(self.values["stable_id"])
 
 
 def _mib(size: int) -> str:
@@ -176,7 +210,8 @@ _docs = schema.documents
 _BUMP_COUNT = (
     schema.connections.update()
     .where(schema.connections.c.id == sa.bindparam("cid"))
-    .values(documents_count=schema.connections.c.documents_count + 1, last_fetched_at=sa.bindparam("at"))
+    .values(documents_count=schema.connections.c.documents_count + sa.bindparam("n"),
+            last_fetched_at=sa.bindparam("at"))
 )
 _INSERT_DOCUMENT = _docs.insert()
 _FIND_DUPLICATE = (
@@ -203,6 +238,10 @@ class Inbox:
         self.max_bytes = max_bytes
         self.on_collected = on_collected
         self._folders: set[Path] = set()
+        # Writers of this process take turns for the transaction (their files
+        # are written in parallel before it): SQLite would make them poll for
+        # its write lock, sleeping milliseconds at a time.
+        self._commit = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Inbox({str(self.directory)!r})"
@@ -264,68 +303,175 @@ class Inbox:
         not exist. Returns :class:`Accepted` with ``document=None`` for a
         duplicate (by stable id within the connection, or by content).
         """
+        outcome = self.accept_many([Incoming(connection_id=connection_id, connector=connector, owner=owner,
+                                             direction=direction, ref=ref, file=file)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def accept_many(self, items: Sequence[Incoming]) -> list[Accepted | Exception]:
+        """Store several documents with one transaction (a group commit).
+
+        Each item gets its own outcome, in order: :class:`Accepted`, or the
+        exception :meth:`accept` would have raised for it alone — one bad
+        document never fails the others. Within the batch, a later item with
+        the same stable id (same connection) or the same bytes as an earlier
+        one is a duplicate of it. Used by the runner, which stores the
+        documents of all its crawls through one writer; under load a single
+        commit and one flush per folder then carry many documents.
+        """
+        outcomes: list[Accepted | Exception | None] = [None] * len(items)
+        fetched_at = utcnow()
+        pending: list[_Pending] = []
+        for index, item in enumerate(items):
+            try:
+                pending.append(self._prepare(index, item, fetched_at))
+            except (InvalidDocument, ValueError) as exc:
+                outcomes[index] = exc
+        fresh: list[_Pending] = []
+        repeats: list[tuple[_Pending, _Pending]] = []
+        if pending:
+            first_by_sha: dict[str, _Pending] = {}
+            first_by_key: dict[tuple[int, str], _Pending] = {}
+            with self.store.connect() as conn:
+                for p in pending:
+                    duplicate = self._find_duplicate(conn, p.connection_id, p.stable_id, p.sha)
+                    if duplicate is not None:
+                        outcomes[p.index] = Accepted(None, duplicate)
+                        continue
+                    earlier = first_by_sha.get(p.sha) or first_by_key.get((p.connection_id, p.stable_id))
+                    if earlier is not None:
+                        repeats.append((p, earlier))
+                        continue
+                    first_by_sha[p.sha] = p
+                    first_by_key[(p.connection_id, p.stable_id)] = p
+                    fresh.append(p)
+        self._write(fresh, outcomes)
+        for p, earlier in repeats:
+            stored = outcomes[earlier.index]
+            if isinstance(stored, Accepted) and stored.document is not None:
+                outcomes[p.index] = Accepted(None, stored.document.id)
+            else:  # the first copy was not stored: this one stands on its own
+                self._write([p], outcomes)
+
+        results: list[Accepted | Exception] = []
+        for outcome in outcomes:
+            assert outcome is not None
+            results.append(outcome)
+            if self.on_collected is not None and isinstance(outcome, Accepted) and outcome.document is not None:
+                try:
+                    self.on_collected(outcome.document)
+                except Exception:
+                    log.exception("on_collected failed for document %s", outcome.document.id)
+        return results
+
+    def _prepare(self, index: int, item: Incoming, fetched_at: dt.datetime) -> _Pending:
+        ref, file = item.ref, item.file
         _check_ref(ref)
         body = bytes(file.body)
         validate_pdf(body, max_bytes=self.max_bytes)
         sha = hashlib.sha256(body).hexdigest()
-        with self.store.connect() as conn:
-            duplicate = self._find_duplicate(conn, connection_id, ref.stable_id, sha)
-        if duplicate is not None:
-            return Accepted(None, duplicate)
-
         relative = f"{sha[:2]}/{sha}.pdf"
-        final = self.directory / relative
-        fetched_at = utcnow()
         values = dict(
-            connection_id=connection_id, connector=connector, owner=owner,
-            direction=Direction(direction).value, stable_id=ref.stable_id, kind=DocumentKind(ref.kind).value,
+            connection_id=item.connection_id, connector=item.connector, owner=item.owner,
+            direction=Direction(item.direction).value, stable_id=ref.stable_id, kind=DocumentKind(ref.kind).value,
             supplier=_clip(ref.supplier), number=_clip(ref.number), date=ref.date, total=ref.total,
             currency=ref.currency, tax=ref.tax,
             original_filename=sanitize_filename(file.filename or ref.filename),
             sha256=sha, size=len(body), path=relative, fetched_at=fetched_at,
         )
+        return _Pending(index=index, body=body, sha=sha, final=self.directory / relative, values=values)
+
+    def _write(self, batch: list[_Pending], outcomes: list[Accepted | Exception | None]) -> None:
+        """Write ``batch``'s files and rows; a batch that fails is retried one
+        document at a time, so each document gets its own outcome."""
+        if not batch:
+            return
         # The slow part — writing and flushing the bytes — happens before the
-        # transaction, so concurrent accepts do not queue behind each other's
-        # fsync while holding the database's write lock. Only the rename
-        # (and the folder's flush) happens inside it: the row commits only
-        # once the file is in place.
-        staged = self._stage(final, body)
-        created = False
+        # transaction, so concurrent writers do not queue behind each other's
+        # fsync while holding the database's write lock. Only the renames
+        # (and the folders' flush) happen inside it: a row commits only once
+        # its file is in place.
+        staged: dict[int, Path | None] = {}
+        ready: list[_Pending] = []
         try:
-            with self.store.begin() as conn:
-                # The connection row first: it serialises accepts of one
-                # connection and tells a deleted connection apart.
-                bumped = conn.execute(_BUMP_COUNT, {"cid": connection_id, "at": fetched_at}).rowcount
-                if not bumped:
-                    raise LookupError(f"there is no connection {connection_id}")
-                document_id = conn.execute(_INSERT_DOCUMENT, values).inserted_primary_key[0]
-                # While the row is held: a concurrent accept of the same bytes
-                # waits on the unique key instead of racing on the file.
-                created = self._place(staged, final)
-                staged = None
-        except sa.exc.IntegrityError:
-            if created:
-                self._remove_orphan(final, sha)
-            with self.store.begin() as conn:
-                duplicate = self._find_duplicate(conn, connection_id, ref.stable_id, sha)
-            if duplicate is None:
-                raise
-            return Accepted(None, duplicate)
+            for p in batch:
+                try:
+                    staged[p.index] = self._stage(p.final, p.body)
+                except OSError as exc:  # e.g. disk full: this document fails, the others may fit
+                    outcomes[p.index] = exc
+                    continue
+                ready.append(p)
         except BaseException:
-            if created:
-                self._remove_orphan(final, sha)
+            self._discard(staged)
+            raise
+        if not ready:
+            return
+        created: list[_Pending] = []
+        stored: list[tuple[_Pending, int]] = []
+        try:
+            with self._commit, self.store.begin() as conn:
+                # The connection rows first (in a fixed order, so two writers
+                # cannot deadlock): they serialise writers of one connection
+                # and tell a deleted connection apart.
+                per_connection = collections.Counter(p.connection_id for p in ready)
+                gone = set()
+                for cid in sorted(per_connection):
+                    bumped = conn.execute(_BUMP_COUNT, {"cid": cid, "n": per_connection[cid],
+                                                        "at": ready[0].values["fetched_at"]}).rowcount
+                    if not bumped:
+                        gone.add(cid)
+                folders: set[Path] = set()
+                for p in ready:
+                    if p.connection_id in gone:
+                        outcomes[p.index] = LookupError(f"there is no connection {p.connection_id}")
+                        continue
+                    document_id = conn.execute(_INSERT_DOCUMENT, p.values).inserted_primary_key[0]
+                    # While the row is held: a concurrent writer of the same
+                    # bytes waits on the unique key instead of racing on the file.
+                    placed = self._place(staged[p.index], p.final)
+                    del staged[p.index]  # only now: a failed rename leaves it to be discarded
+                    if placed:
+                        created.append(p)
+                        folders.add(p.final.parent)
+                    stored.append((p, document_id))
+                for folder in folders:
+                    _flush_folder(folder)
+        except (sa.exc.IntegrityError, OSError) as exc:
+            for p in created:
+                self._remove_orphan(p.final, p.sha)
+            self._discard(staged)
+            if len(ready) > 1:
+                for p in ready:
+                    outcomes[p.index] = None
+                    self._write([p], outcomes)
+                return
+            (p,) = ready
+            outcomes[p.index] = self._lost_race(p) if isinstance(exc, sa.exc.IntegrityError) else exc
+            return
+        except BaseException:
+            for p in created:
+                self._remove_orphan(p.final, p.sha)
             raise
         finally:
-            if staged is not None:
-                staged.unlink(missing_ok=True)
+            self._discard(staged)
+        for p, document_id in stored:
+            outcomes[p.index] = Accepted(self._document_from(document_id, p.values))
 
-        document = self._document_from(document_id, values)
-        if self.on_collected is not None:
-            try:
-                self.on_collected(document)
-            except Exception:
-                log.exception("on_collected failed for document %s", document_id)
-        return Accepted(document)
+    def _lost_race(self, p: _Pending) -> Accepted | Exception:
+        """After a unique-key violation: the document another writer stored first."""
+        with self.store.begin() as conn:
+            duplicate = self._find_duplicate(conn, p.connection_id, p.stable_id, p.sha)
+        if duplicate is None:
+            return RuntimeError(f"document {p.stable_id!r} violated a unique key but no duplicate was found")
+        return Accepted(None, duplicate)
+
+    @staticmethod
+    def _discard(staged: dict[int, Path | None]) -> None:
+        for path in staged.values():
+            if path is not None:
+                path.unlink(missing_ok=True)
+        staged.clear()
 
     def _document_from(self, document_id: int, values: dict[str, Any]) -> StoredDocument:
         return StoredDocument(
@@ -357,18 +503,14 @@ class Inbox:
             raise
         return Path(temp)
 
-    def _place(self, staged: Path | None, final: Path) -> bool:
+    @staticmethod
+    def _place(staged: Path | None, final: Path) -> bool:
         """Rename a staged file over ``final`` (a reader never sees a partial
-        file) and flush the folder; ``True`` if this call put the file there."""
+        file); ``True`` if this call put the file there. The caller flushes
+        the folder before committing."""
         if staged is None:
             return False
         os.replace(staged, final)
-        if os.name == "posix":
-            dir_fd = os.open(final.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
         return True
 
     def _remove_orphan(self, final: Path, sha: str) -> None:
@@ -382,6 +524,17 @@ class Inbox:
                 final.unlink(missing_ok=True)
         except Exception:  # cleanup is best effort; an orphan file is harmless
             log.warning("could not clean up %s", final, exc_info=True)
+
+
+def _flush_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (POSIX: fsync the directory)."""
+    if os.name != "posix":
+        return
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _file_sha256(path: Path) -> str:

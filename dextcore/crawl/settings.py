@@ -7,11 +7,14 @@ the process (see :mod:`dextcore.crawl.session`).
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Mapping
+
+from scrapy.settings import BaseSettings, Settings, SettingsAttribute
 
 from dextcore.records import Connector
 
-__all__ = ["BROWSER_ARGS", "crawl_settings", "runner_settings"]
+__all__ = ["BROWSER_ARGS", "RunnerSettings", "crawl_settings", "runner_settings"]
 
 BROWSER_ARGS = (
     "--no-sandbox",
@@ -47,6 +50,10 @@ _BASE: dict[str, Any] = {
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
     "DOWNLOAD_DELAY": 0,
+    # A dextcore spider yields no items (documents go to the inbox), yet
+    # Scrapy starts CONCURRENT_ITEMS tasks (default 100) for each callback's
+    # output: one crawl per connection made that a measurable cost.
+    "CONCURRENT_ITEMS": 1,
     "DOWNLOAD_MAXSIZE": 64 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 0,
     "USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
@@ -115,3 +122,40 @@ def crawl_settings(connector: Connector, overrides: Mapping[str, Any] | None = N
         "dextcore.crawl.middlewares.AllowedHostsMiddleware": 50,
     }
     return settings
+
+
+class RunnerSettings(Settings):
+    """The ``AsyncCrawlerRunner``'s settings, made to be copied cheaply.
+
+    Scrapy copies the runner's settings for every crawler it creates, with
+    ``copy.deepcopy``: a millisecond or two of recursing into hundreds of
+    strings and numbers, once per connection fetched. This copy shares the
+    immutable values and copies everything else, with the same promise:
+    nothing done to the copy reaches the original.
+    """
+
+    def copy(self) -> RunnerSettings:
+        return _copy_settings(self)
+
+
+_IMMUTABLE = (str, bytes, int, float, bool, type(None), frozenset)
+
+
+def _copy_settings(settings: Any) -> Any:
+    clone = settings.__class__.__new__(settings.__class__)
+    clone.__dict__.update(settings.__dict__)
+    clone.attributes = {}
+    for name, attribute in settings.attributes.items():
+        copied = SettingsAttribute.__new__(SettingsAttribute)
+        copied.value = _copy_value(attribute.value)
+        copied.priority = attribute.priority
+        clone.attributes[name] = copied
+    return clone
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if isinstance(value, BaseSettings):  # the component dicts (DOWNLOADER_MIDDLEWARES_BASE, ...)
+        return _copy_settings(value)
+    return copy.deepcopy(value)

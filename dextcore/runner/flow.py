@@ -28,6 +28,7 @@ from scrapy.http import Response
 
 from dextcore.crawl.pages import scrub
 from dextcore.crawl.session import ScrapyPortalSession
+from dextcore.inbox import Incoming
 from dextcore.outcomes import (
     ConnectorOutcome,
     ForeignHostBlocked,
@@ -40,6 +41,7 @@ from dextcore.outcomes import (
 from dextcore.records import Challenge, Connector, DocumentRef, TwoFactorMedium
 from dextcore.runner.saved_sessions import drop_session, load_session, save_session
 from dextcore.runner.twofactor import ChallengeDesk
+from dextcore.runner.writer import DocumentWriter
 from dextcore.statuses import Status
 
 __all__ = ["FlowOutcome", "FetchFlow", "RunOptions"]
@@ -97,12 +99,19 @@ class _Unanswered(Exception):
         self.message = message
 
 
+@attrs.frozen
+class _Slots:
+    downloading: asyncio.Semaphore
+    holding: asyncio.Semaphore
+
+
 class FetchFlow:
     """The coroutine the spider awaits for one connection (``await flow(session)``)."""
 
     def __init__(self, *, app: Any, connection: Any, connector: Connector, view: Any, options: RunOptions,
                  stop: asyncio.Event, on_document: Callable[[bool], None] | None = None,
-                 executor: concurrent.futures.Executor | None = None) -> None:
+                 executor: concurrent.futures.Executor | None = None,
+                 writer: DocumentWriter | None = None) -> None:
         self.app = app
         self.connection = connection
         self.connector = connector
@@ -114,6 +123,8 @@ class FetchFlow:
         self.desk = ChallengeDesk(app.store, app.vault)
         self.session: ScrapyPortalSession | None = None
         self.executor = executor
+        self.writer = writer
+        self._storing: set[asyncio.Future[Any]] = set()
 
     async def db(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a blocking store/vault call off the event loop, on the runner's store threads."""
@@ -243,7 +254,13 @@ class FetchFlow:
             listing = await listing
         if listing is None:
             raise LayoutChanged("the plugin does not implement list_documents")
-        slots = asyncio.Semaphore(max(1, self.options.downloads_per_connection))
+        per_connection = max(1, self.options.downloads_per_connection)
+        # Two bounds: requests to the portal (the politeness cap), and
+        # documents held in memory — downloading, or downloaded and waiting
+        # to be stored. The next download starts while the last one is
+        # being written, and memory stays bounded however long the listing.
+        slots = _Slots(downloading=asyncio.Semaphore(per_connection),
+                       holding=asyncio.Semaphore(2 * per_connection))
         # Listing runs ahead of downloads (bounded): refs arrive in bursts,
         # one per page, and each burst costs one "already stored?" query.
         refs: asyncio.Queue[Any] = asyncio.Queue(maxsize=_LISTING_AHEAD)
@@ -289,19 +306,33 @@ class FetchFlow:
                         if self.stop.is_set():
                             self.outcome.interrupted = True
                             break
-                        # Waiting here bounds memory: at most N documents of a
-                        # connection are in flight, however long the listing.
-                        await slots.acquire()
+                        await slots.holding.acquire()
+                        try:
+                            await slots.downloading.acquire()
+                        except BaseException:
+                            slots.holding.release()
+                            raise
                         group.create_task(self._download(ref, slots))
         except BaseExceptionGroup as group_error:
             raise _first(group_error) from None
+        finally:
+            # A failing download cancels its siblings, but documents already
+            # handed to the writer are stored all the same: wait for them,
+            # so the run counts every document it stored.
+            if self._storing:
+                await asyncio.gather(*self._storing, return_exceptions=True)
 
-    async def _download(self, ref: DocumentRef, slots: asyncio.Semaphore) -> None:
+    async def _download(self, ref: DocumentRef, slots: _Slots) -> None:
+        downloading = True
         try:
             if self.stop.is_set():
                 self.outcome.interrupted = True
                 return
-            file = await self._hook("download", session=self.session, document=ref)
+            try:
+                file = await self._hook("download", session=self.session, document=ref)
+            finally:
+                slots.downloading.release()
+                downloading = False
             if file is None:
                 raise LayoutChanged(f"download of {ref.stable_id} returned nothing")
             if file.document is not None:
@@ -312,20 +343,31 @@ class FetchFlow:
                         f"download of {ref.stable_id} described another document ({file.document.stable_id})")
                 ref = file.document
             connection = self.connection
-            # inbox.accept writes the file atomically and commits its row in
-            # one transaction. It runs on a store thread: its fsyncs take
-            # milliseconds that would otherwise stall every crawl of the
-            # process. A cancelled await cannot cut it in half — the thread
-            # finishes the document either way.
-            accepted = await self.db(
-                self.app.inbox.accept, connection_id=connection.id, connector=self.connector.name,
-                owner=connection.owner, direction=connection.direction, ref=ref, file=file)
-            if accepted.new:
-                self.outcome.documents_new += 1
-            if self.on_document is not None:
-                self.on_document(accepted.new)
+            incoming = Incoming(connection_id=connection.id, connector=self.connector.name,
+                                owner=connection.owner, direction=connection.direction, ref=ref, file=file)
+            # Shielded: if this task is cancelled (a sibling failed, the
+            # runner stops), the document is still stored and counted.
+            storing = asyncio.ensure_future(self._store(incoming))
+            self._storing.add(storing)
+            storing.add_done_callback(self._storing.discard)
+            await asyncio.shield(storing)
         finally:
-            slots.release()
+            if downloading:
+                slots.downloading.release()
+            slots.holding.release()
+
+    async def _store(self, incoming: Incoming) -> None:
+        # The inbox writes the file atomically and commits its row in one
+        # transaction, on the writer's thread: its fsyncs take milliseconds
+        # that would otherwise stall every crawl of the process.
+        if self.writer is not None:
+            accepted = await self.writer.accept(incoming)
+        else:
+            accepted = self.app.inbox.accept(**attrs.asdict(incoming, recurse=False))
+        if accepted.new:
+            self.outcome.documents_new += 1
+        if self.on_document is not None:
+            self.on_document(accepted.new)
 
     # -- classification -------------------------------------------------------------
 

@@ -23,13 +23,14 @@ from scrapy.crawler import AsyncCrawlerRunner
 
 from dextcore.crawl.hosts import allowed_hosts_for
 from dextcore.crawl.pages import PageSaver
-from dextcore.crawl.settings import runner_settings
+from dextcore.crawl.settings import RunnerSettings, runner_settings
 from dextcore.crawl.spider import ConnectorSpider, CrawlJob, spider_class
 from dextcore.records import Connector
 from dextcore.runner.flow import FetchFlow, FlowOutcome, RunOptions
 from dextcore.runner.progress import Progress, SilentProgress
 from dextcore.runner.runs import finish_run, start_run
 from dextcore.runner.schedule import claim, due_connections, plan_run, record_outcome
+from dextcore.runner.writer import DocumentWriter
 from dextcore.statuses import Status
 from dextcore.store import utcnow
 
@@ -88,12 +89,15 @@ class Runner:
         self.stop = asyncio.Event()
         self._accounting_lock = asyncio.Lock()
         self.running: set[int] = set()
-        self._crawler_runner = AsyncCrawlerRunner(runner_settings(self._settings))
+        self._crawler_runner = AsyncCrawlerRunner(RunnerSettings(runner_settings(self._settings)))
         # Store and vault calls block (SQLite commits, fsync); a few dedicated
         # threads keep them off the event loop without a crowd of threads
         # fighting over the database lock and the GIL.
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=store_threads, thread_name_prefix="dextcore-store") if store_threads > 0 else None
+        # Documents of all crawls go through one writer (group commit), not
+        # the store threads: see dextcore.runner.writer.
+        self._writer = DocumentWriter(app.inbox) if store_threads > 0 else None
 
     async def _db(self, func: Any, *args: Any, **kwargs: Any) -> Any:
         if self._executor is None:
@@ -102,7 +106,10 @@ class Runner:
                                                                 functools.partial(func, *args, **kwargs))
 
     def close(self) -> None:
-        """Release the store threads (running fetches must be over)."""
+        """Release the store threads (running fetches must be over); documents
+        handed to the writer are all stored before this returns."""
+        if self._writer is not None:
+            self._writer.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
@@ -160,7 +167,7 @@ class Runner:
         self.progress.started(connection.id, connector.name)
         flow = FetchFlow(app=app, connection=connection, connector=connector, view=view, options=options,
                          stop=self.stop, on_document=lambda new: self.progress.document(connection.id, new),
-                         executor=self._executor)
+                         executor=self._executor, writer=self._writer)
         variant_url = view.variant.base_url if connector.variants else ""
         base_url = connection.base_url or variant_url
         job = CrawlJob(

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 import dextcore.inbox as inbox_module
-from dextcore.inbox import Accepted, Inbox, InvalidDocument, StoredDocument, sanitize_filename
+from dextcore.inbox import Accepted, Inbox, Incoming, InvalidDocument, StoredDocument, sanitize_filename
 from dextcore.records import Direction, DocumentKind, DocumentRef, Downloaded
 from dextcore.sandbox.pdf import simple_pdf
 from dextcore.store import Store, schema
@@ -319,3 +319,84 @@ def test_existing_partial_file_at_final_path_is_replaced(inbox: Inbox, new_conne
     assert doc is not None and doc.path == target and target.read_bytes() == body
     assert [p.name for p in target.parent.iterdir()] == [target.name]
     assert os.stat(target).st_size == len(body)
+
+
+# -- several documents at once (the runner's group commit) ---------------------------
+
+
+def incoming(connection_id: int, stable_id: str, body: bytes) -> Incoming:
+    return Incoming(connection_id=connection_id, connector="acme", owner="owner@example.com", direction="cost",
+                    ref=DocumentRef(stable_id=stable_id), file=Downloaded(body, filename=f"{stable_id}.pdf"))
+
+
+def test_accept_many_gives_each_document_its_own_outcome(inbox: Inbox, store: Store, new_connection,  # type: ignore[no-untyped-def]
+                                                         collected: list[StoredDocument]) -> None:
+    a, b = new_connection(), new_connection()
+    stored_before = accept(inbox, a, "old", pdf("old")).document
+    assert stored_before is not None
+    collected.clear()
+
+    outcomes = inbox.accept_many([
+        incoming(a, "A-1", pdf("a1")),
+        incoming(a, "html", b"<html><body>Sign in</body></html>"),
+        incoming(a, "A-1", pdf("a1, regenerated")),  # same stable id as an earlier one of the batch
+        incoming(b, "B-1", pdf("a1")),  # same bytes as an earlier one, another connection
+        incoming(a, "old", pdf("old, again")),  # already stored before the batch
+        incoming(999, "Z-1", pdf("orphan")),  # no such connection
+        incoming(b, "B-2", pdf("b2")),
+    ])
+
+    first, html, same_id, same_bytes, old, orphan, b2 = outcomes
+    assert isinstance(first, Accepted) and first.document is not None
+    assert isinstance(html, InvalidDocument) and "HTML page" in str(html)
+    assert same_id == Accepted(None, first.document.id)
+    assert same_bytes == Accepted(None, first.document.id)
+    assert old == Accepted(None, stored_before.id)
+    assert isinstance(orphan, LookupError) and "no connection 999" in str(orphan)
+    assert isinstance(b2, Accepted) and b2.document is not None and b2.document.connection_id == b
+
+    assert collected == [first.document, b2.document]  # after the commit, in the batch's order
+    assert connection_row(store, a)["documents_count"] == 2  # "old" and "A-1"
+    assert connection_row(store, b)["documents_count"] == 1
+    assert document_count(store) == 3
+    assert sorted(files_under(inbox.directory)) == sorted([stored_before.path, first.document.path, b2.document.path])
+
+
+def test_a_failed_write_in_a_batch_fails_only_that_document(inbox: Inbox, store: Store, new_connection,  # type: ignore[no-untyped-def]
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    cid = new_connection()
+    doomed = hashlib.sha256(pdf("doomed")).hexdigest()
+    real_replace = os.replace
+
+    def replace(src, dst):  # type: ignore[no-untyped-def]
+        if doomed in str(dst):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(inbox_module.os, "replace", replace)
+    outcomes = inbox.accept_many([incoming(cid, "1", pdf("one")), incoming(cid, "2", pdf("doomed")),
+                                  incoming(cid, "3", pdf("three"))])
+    monkeypatch.undo()
+
+    one, failed, three = outcomes
+    assert isinstance(failed, OSError) and "No space left" in str(failed)
+    assert isinstance(one, Accepted) and one.new and isinstance(three, Accepted) and three.new
+    assert document_count(store) == 2 and connection_row(store, cid)["documents_count"] == 2
+    # Nothing half-written: no temporary file, no file of the failed document.
+    assert sorted(files_under(inbox.directory)) == sorted([one.document.path, three.document.path])  # type: ignore[union-attr]
+    assert accept(inbox, cid, "2", pdf("doomed")).new  # collected on the next run
+
+
+def test_a_race_lost_inside_a_batch_keeps_the_rest_of_the_batch(store: Store, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 new_connection) -> None:
+    cid = new_connection()
+    winner = accept(Inbox(store, tmp_path / "inbox", max_bytes=MiB), cid, "A-1", pdf("first")).document
+    assert winner is not None
+    racing = _RacingInbox(store, tmp_path / "inbox", max_bytes=MiB)
+
+    lost, fresh = racing.accept_many([incoming(cid, "A-1", pdf("second copy")), incoming(cid, "A-2", pdf("new"))])
+
+    assert lost == Accepted(None, winner.id)
+    assert isinstance(fresh, Accepted) and fresh.new
+    assert connection_row(store, cid)["documents_count"] == 2
+    assert sorted(files_under(tmp_path / "inbox")) == sorted([winner.path, fresh.document.path])  # type: ignore[union-attr]

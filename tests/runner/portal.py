@@ -29,6 +29,8 @@ flows are chosen here:
 
 from __future__ import annotations
 
+import asyncio
+
 import datetime as dt
 import secrets as pysecrets
 import threading
@@ -76,6 +78,11 @@ class AcmePortal(SandboxPortal):
         self.served: dict[str, int] = {}
         self.on_pdf: Any = None
         """Optional callable(count_served) run on the server thread after each PDF (tests' trigger)."""
+        self.pdf_seconds = 0.0
+        """How long each PDF takes to produce (on top of the portal's latency)."""
+        self.pdfs_in_flight: dict[str, int] = {}
+        self.pdfs_peak: dict[str, int] = {}
+        """Per account: the most PDF requests it had open at once."""
 
     def add_account(self, account: Account) -> Account:
         with self._lock:
@@ -230,6 +237,15 @@ class AcmePortal(SandboxPortal):
         if account is None:
             raise web.HTTPFound("/login")
         number = request.match_info["number"]
+        with self._lock:
+            open_now = self.pdfs_in_flight[account.username] = self.pdfs_in_flight.get(account.username, 0) + 1
+            self.pdfs_peak[account.username] = max(self.pdfs_peak.get(account.username, 0), open_now)
+        try:
+            if self.pdf_seconds:
+                await asyncio.sleep(self.pdf_seconds)
+        finally:
+            with self._lock:
+                self.pdfs_in_flight[account.username] -= 1
         for inv in self.invoices(account):
             if inv["number"] == number:
                 body = self.pdf(account, inv)

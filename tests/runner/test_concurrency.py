@@ -90,3 +90,40 @@ def test_per_connector_cap_limits_parallel_crawls(app, sandbox, portal):
         app.host._connectors["acme_test"] = acme_plugin.CONNECTOR
     assert all(r.status is Status.CONNECTED for r in results)
     assert peak.peak == 2
+
+
+def test_downloads_per_connection_caps_requests_to_the_portal(app, sandbox, portal):
+    # Slow PDFs: each connection's downloads overlap as much as the cap allows,
+    # while the next document's download may start as soon as the last one's
+    # bytes are in (it is stored meanwhile).
+    portal.pdf_seconds = 0.05
+    accounts = [Account(f"capped{n}@example.com", "pw", documents=9) for n in range(3)]
+    ids = [connect(app, sandbox, account) for account in accounts]
+
+    async def main():
+        return await Runner(app, downloads_per_connection=2).fetch_many(ids)
+
+    results = run(main())
+    assert [r.status for r in results] == [Status.CONNECTED] * 3
+    assert all(r.documents_new == 9 for r in results)
+    assert {portal.pdfs_peak[a.username] for a in accounts} == {2}
+
+
+def test_a_run_failing_midway_counts_every_document_it_stored(app, sandbox, portal):
+    # One PDF in the middle arrives cut short: the run fails while the
+    # documents downloaded before it are still being stored. They are kept,
+    # and the run's summary counts each of them.
+    portal.pdf_seconds = 0.02
+    cid = connect(app, sandbox, Account("midway@example.com", "pw", documents=12))
+    portal.faults.exempt = lambda request: request.path != "/invoices/MIDWAY-00006.pdf"
+    portal.faults.truncate_rate = 1.0
+
+    async def main():
+        return await Runner(app, downloads_per_connection=3).fetch(cid)
+
+    result = run(main())
+    assert result.status is not Status.CONNECTED
+    stored = stored_ids(app, cid)
+    assert 0 < len(stored) < 12
+    assert result.documents_new == len(stored), result.message
+    assert app.connections.get(cid).documents_count == len(stored)

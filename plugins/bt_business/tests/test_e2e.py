@@ -153,24 +153,26 @@ def test_the_legacy_login_form_refusing_is_incorrect_credentials_with_the_hint(s
 # -- sessions expiring mid-run ----------------------------------------------------------------------------
 
 
-class IdleWhenCollected:
-    """A hook object: as a document is collected (in the reactor's thread, while the run goes on),
-    the portal's clock jumps past its idle timeout; after the first document only, or after every one."""
+def idle_after_serving(monkeypatch, portal, clock: Clock, *, every: bool) -> None:  # type: ignore[no-untyped-def]
+    """As the portal serves a PDF (before the bytes leave it), its clock jumps past the idle
+    timeout: after the first PDF only, or after every one. The next request finds the session gone."""
+    served = 0
+    record = portal.record
 
-    def __init__(self, clock: Clock, *, every: bool) -> None:
-        self.clock, self.every = clock, every
-        self.collected = 0
+    def recording(kind: str, **detail: object) -> None:
+        nonlocal served
+        record(kind, **detail)
+        if kind == "file_served":
+            served += 1
+            if every or served == 1:
+                clock.advance(IDLE)
 
-    @hookimpl
-    def document_collected(self, connection, document) -> None:  # type: ignore[no-untyped-def]
-        self.collected += 1
-        if self.every or self.collected == 1:
-            self.clock.advance(IDLE)
+    monkeypatch.setattr(portal, "record", recording)
 
 
-def test_an_expired_session_during_downloads_signs_in_again_once(dextcore_app, sandbox, connect, fetch, portal):
+def test_an_expired_session_during_downloads_signs_in_again_once(sandbox, connect, fetch, portal, monkeypatch):
     cid = connect(sandbox, "bt", "ok")
-    dextcore_app.host.register(IdleWhenCollected(sandbox.clock, every=False))
+    idle_after_serving(monkeypatch, portal, sandbox.clock, every=False)
     result = fetch(cid, downloads_per_connection=1)
     assert result.status is Status.CONNECTED, result.message
     assert result.documents_new == 27
@@ -178,14 +180,15 @@ def test_an_expired_session_during_downloads_signs_in_again_once(dextcore_app, s
     assert len(portal.events_of("file_refused")) == 1  # the PDF link answered the sign-in page, once
 
 
-def test_a_session_expiring_again_after_the_new_sign_in_is_portal_unavailable(dextcore_app, sandbox, connect, fetch,
-                                                                              portal):
+def test_a_session_expiring_again_after_the_new_sign_in_is_portal_unavailable(sandbox, connect, fetch, portal,
+                                                                              monkeypatch):
     cid = connect(sandbox, "bt", "ok")
-    dextcore_app.host.register(IdleWhenCollected(sandbox.clock, every=True))
+    idle_after_serving(monkeypatch, portal, sandbox.clock, every=True)
     result = fetch(cid, downloads_per_connection=1)
     assert result.status is Status.PORTAL_UNAVAILABLE, result.message
     assert result.documents_new == 2  # the first PDF, then one more after the single new sign-in
-    assert len(portal.events_of("login")) == 2
+    assert len(portal.events_of("login")) == 2  # one new sign-in, not one per expiry
+    assert len(portal.events_of("file_refused")) == 2  # the second refusal ends the run
 
 
 # -- failures, each in its status ----------------------------------------------------------------------------
