@@ -81,6 +81,7 @@ class ScrapyPortalSession:
         self.requests = 0
         self._browser_pages: list[Any] = []
         self._browser_cookies: list[dict[str, Any]] = []
+        self._browser_origins: list[dict[str, Any]] = []
         self._pdf_browser: Any = None
         self._playwright: Any = None
         self._proxy: Any = None
@@ -241,6 +242,9 @@ class ScrapyPortalSession:
         if self._browser_cookies:
             await page.context.add_cookies(self._browser_cookies)
             self._browser_cookies = []
+        if self._browser_origins:
+            origins, self._browser_origins = self._browser_origins, []
+            await _restore_local_storage(page, [o for o in origins if self.allowed_hosts.allows(o.get("origin", ""))])
 
     async def print_pdf(self, response: Response) -> bytes:
         """Render ``response``'s HTML in a headless Chromium of this session and print it to PDF.
@@ -299,10 +303,12 @@ class ScrapyPortalSession:
                 jar.set_cookie(http.cookiejar.Cookie(**values))
                 count += 1
         self._browser_cookies = list(state.get("browser_cookies", ()))
+        self._browser_origins = list(state.get("browser_origins", ()))
         return count + len(self._browser_cookies)
 
     async def export_state(self) -> dict[str, Any]:
-        """The session to keep for next time: Scrapy's cookies and the browser's."""
+        """The session to keep for next time: Scrapy's cookies, and the browser's
+        storage state (its cookies and each origin's ``localStorage``)."""
         cookies: list[dict[str, Any]] = []
         jar = self._cookie_jar()
         if jar is not None:
@@ -311,13 +317,18 @@ class ScrapyPortalSession:
                 item["rest"] = dict(getattr(cookie, "_rest", {}) or {})
                 item["rfc2109"] = cookie.rfc2109
                 cookies.append(item)
-        browser_cookies: list[dict[str, Any]] = list(self._browser_cookies)  # not used this run: keep them
+        # Not used this run (no browser page was opened): keep them.
+        browser_cookies: list[dict[str, Any]] = list(self._browser_cookies)
+        browser_origins: list[dict[str, Any]] = list(self._browser_origins)
         if self._browser_context is not None:
             try:
-                browser_cookies = await self._browser_context.cookies()
+                storage = await self._browser_context.storage_state()
+                browser_cookies = list(storage.get("cookies", []))
+                browser_origins = list(storage.get("origins", []))
             except Exception:  # a closed or crashed context has nothing to give
                 pass
-        return {"version": 1, "cookies": cookies, "browser_cookies": browser_cookies}
+        return {"version": 1, "cookies": cookies, "browser_cookies": browser_cookies,
+                "browser_origins": browser_origins}
 
     async def close(self) -> None:
         """Close every browser page opened for the plugin (a page left open freezes the crawl)."""
@@ -339,3 +350,32 @@ class ScrapyPortalSession:
                 pass
             self._pdf_browser = self._playwright = None
 
+
+
+_RESTORE_PATH = "/__dextcore_restore_storage__"
+
+
+async def _restore_local_storage(page: Any, origins: list[dict[str, Any]]) -> None:
+    """Put saved ``localStorage`` back before the page's first navigation.
+
+    As Playwright does for a context's ``storage_state``: each origin is
+    opened on a blank page that the browser serves itself (the route answers
+    it; nothing reaches the portal), its items are set, and the route goes.
+    The values are never part of a request, its meta or a log line.
+    """
+    async def blank(route: Any) -> None:
+        await route.fulfill(status=200, content_type="text/html", body="<!doctype html><title></title>")
+
+    for entry in origins:
+        items = entry.get("localStorage") or []
+        origin = str(entry.get("origin", "")).rstrip("/")
+        if not origin or not items:
+            continue
+        url = origin + _RESTORE_PATH
+        await page.route(url, blank)
+        try:
+            await page.goto(url)
+            await page.evaluate(
+                "items => { for (const item of items) localStorage.setItem(item.name, item.value); }", items)
+        finally:
+            await page.unroute(url, blank)

@@ -1,4 +1,5 @@
-"""Saved portal sessions: cookies (and browser cookies) kept encrypted in the vault.
+"""Saved portal sessions, kept encrypted in the vault: cookies, and for browser
+connectors the browser's storage state (its cookies and each origin's localStorage).
 
 A session is a credential: it lives only in the vault, as the ``session``
 secret of the connection, never in the database in clear or in logs.

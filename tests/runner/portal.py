@@ -25,6 +25,11 @@ flows are chosen here:
   ``redirect-post`` (the login form posts to a host outside the portal
   with a 307, which keeps method and body — the password),
   ``redirect-get`` (after login, a 302 to a foreign host).
+* ``GET /app`` — a single-page app that keeps its sign-in in
+  ``localStorage`` (``acme_token``), not in a cookie: its script asks
+  ``GET /api/me`` (``Authorization: Bearer``) and draws ``h1#welcome``, or
+  ``form#login``, whose submit posts JSON to ``POST /api/token`` and stores
+  the token it gets back (each token issued is a ``login`` event).
 """
 
 from __future__ import annotations
@@ -117,6 +122,9 @@ class AcmePortal(SandboxPortal):
         app.router.add_get("/invoices", self.invoice_list)
         app.router.add_get("/invoices/{number}.pdf", self.invoice_pdf)
         app.router.add_get("/invoices/{number}.html", self.invoice_html)
+        app.router.add_get("/app", self.spa)
+        app.router.add_post("/api/token", self.api_token)
+        app.router.add_get("/api/me", self.api_me)
         return app
 
     def _user(self, request: web.Request) -> Account | None:
@@ -124,6 +132,32 @@ class AcmePortal(SandboxPortal):
         with self._lock:
             name = self.sessions.get(sid or "")
             return self.accounts.get(name) if name else None
+
+    # -- the single-page app (sign-in kept in localStorage) -------------------------
+
+    async def spa(self, request: web.Request) -> web.Response:
+        return web.Response(content_type="text/html", text=_SPA)
+
+    async def api_token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            account = self.accounts.get(str(body.get("username", "")))
+        if account is None or account.password != body.get("password"):
+            self.record("login_failed", username=str(body.get("username", "")))
+            return web.json_response({"error": "Incorrect username or password."}, status=401)
+        token = pysecrets.token_hex(16)
+        with self._lock:
+            self.sessions["api:" + token] = account.username
+        self.record("login", username=account.username)
+        return web.json_response({"token": token})
+
+    async def api_me(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        with self._lock:
+            name = self.sessions.get("api:" + token)
+        if not name:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"username": name})
 
     async def login_form(self, request: web.Request) -> web.Response:
         return _html('<h1>Sign in to ACME</h1><form id="login" method="post" action="/login">'
@@ -294,3 +328,30 @@ class ForeignSite(SandboxPortal):
             self.received.append({"method": request.method, "path": request.path, "body": body,
                                   "cookies": dict(request.cookies)})
         return _html("<h1>Gotcha</h1>")
+
+
+_SPA = """<!doctype html><html><head><title>ACME app</title></head><body><main id="root">Loading...</main>
+<script>
+const root = document.getElementById("root");
+function signIn(message) {
+  root.innerHTML = '<form id="login"><input name="username"><input type="password" name="password">'
+    + '<button type="submit">Sign in</button></form>' + (message ? '<p class="error">' + message + '</p>' : '');
+  root.querySelector("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const answer = await fetch("/api/token", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({username: form.get("username"), password: form.get("password")})});
+    if (!answer.ok) { signIn("Incorrect username or password."); return; }
+    localStorage.setItem("acme_token", (await answer.json()).token);
+    show();
+  });
+}
+async function show() {
+  const token = localStorage.getItem("acme_token");
+  if (!token) { signIn(); return; }
+  const me = await fetch("/api/me", {headers: {Authorization: "Bearer " + token}});
+  if (!me.ok) { signIn(); return; }
+  root.innerHTML = '<h1 id="welcome">' + (await me.json()).username + '</h1>';
+}
+show();
+</script></body></html>"""

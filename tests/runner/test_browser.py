@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from dextcore.runner import Runner
 from dextcore.runner.reactor import run
 from dextcore.statuses import Status
-from tests.runner import browser_plugin
+from tests.runner import browser_plugin, spa_plugin
 from tests.runner.helpers import inbox_files, stored_ids
 from tests.runner.portal import Account
 
@@ -51,3 +51,25 @@ def test_browser_redirect_to_foreign_host_is_refused(browser_app, sandbox):
     assert foreign.received == []
     assert result.status is Status.PLUGIN_BROKEN
     assert sandbox.root("foreign").split("//")[1] in result.message
+
+
+def test_browser_local_storage_is_kept_for_the_next_run(app, events, sandbox, portal):
+    app.host.register(spa_plugin)
+    portal.add_account(Account("sally@example.com", "pw-S"))
+    cid = app.connections.create(connector="acme_spa", owner="ann@example.com", created_by="ann@example.com",
+                                 username="sally@example.com", password="pw-S",
+                                 base_url=sandbox.root("acme")).connection.id
+
+    first = run(Runner(app).fetch(cid))
+    assert first.status is Status.CONNECTED, first.message
+    assert len(portal.events_of("login")) == 1
+    [token] = [sid.removeprefix("api:") for sid in portal.sessions if sid.startswith("api:")]
+
+    # The app keeps its sign-in in localStorage only (no cookie carries it):
+    # the next run is signed in because the browser's storage came back.
+    second = run(Runner(app).fetch(cid))
+    assert second.status is Status.CONNECTED, second.message
+    assert len(portal.events_of("login")) == 1
+    # Kept encrypted: the token is in no file of the instance.
+    home = app.config.home
+    assert not [p for p in home.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
