@@ -23,6 +23,9 @@ SPIDER_LOADER_CLASS = "dextcore.crawl.spiderloader.ConnectorSpiderLoader"
 """One spider per installed supplier connector, named after it."""
 SPIDER_MODULES: list[str] = []
 
+COMMANDS_MODULE = "dextcore.crawl.commands"
+"""``crawl`` exits 1 when the fetch did not end Connected (Scrapy's exits 0 once the crawl ran)."""
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 """The runner's flow and scrapy-playwright need the asyncio reactor."""
 

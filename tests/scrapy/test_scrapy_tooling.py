@@ -182,7 +182,7 @@ def test_a_rejected_password_ends_with_its_status_and_the_password_stays_out_of_
     cid = setup.connect(setup.account("ok"), password=wrong)
     crawl = setup.scrapy("crawl", "bt_business", "-a", f"connection={cid}")
     log = _log(crawl)
-    assert crawl.returncode == 0, log  # the crawl ran; how the fetch ended is the connection's status
+    assert crawl.returncode == 1, log  # as `dextcore fetch`: 0 only when the connection ends Connected
     with setup.app() as app:
         assert app.connections.get(cid).status is Status.INCORRECT_CREDENTIALS
     assert f"connection {cid} (bt_business): {Status.INCORRECT_CREDENTIALS.label}" in log
@@ -194,7 +194,7 @@ def test_a_rejected_password_ends_with_its_status_and_the_password_stays_out_of_
     again = setup.scrapy("crawl", "bt_business", "-a", f"connection={cid}")
     assert again.returncode == 1 and "not retried automatically" in again.stderr
     forced = setup.scrapy("crawl", "bt_business", "-a", f"connection={cid}", "-a", "force=1")
-    assert forced.returncode == 0, _log(forced)
+    assert forced.returncode == 1 and "Spider closed (incorrect_credentials)" in _log(forced), _log(forced)
     with setup.app() as app:
         assert [r.trigger for r in recent_runs(app.store, cid)] == ["forced", "scheduled"]
     assert wrong not in _log(forced)
@@ -323,7 +323,7 @@ def test_sigint_stops_the_fetch_cleanly_as_with_dextcore_fetch(setup: Setup) -> 
     process.send_signal(signal.SIGINT)
     _, rest = process.communicate(timeout=TIMEOUT)
     log = "".join(lines) + rest
-    assert process.returncode == 0, log
+    assert process.returncode == 1, log  # interrupted: not a fetch that ended Connected
     assert "Spider closed (interrupted)" in log
     with setup.app() as app:
         # Back to the status it had: an interrupted run says nothing about the portal.
