@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable, Sequence
 import attrs
 import sqlalchemy as sa
 
+from dextcore.durable import fsync_dir
 from dextcore.records import Direction, DocumentKind, DocumentRef, Downloaded
 from dextcore.store import Store, as_utc, schema, utcnow
 
@@ -436,7 +437,7 @@ class Inbox:
                         folders.add(p.final.parent)
                     stored.append((p, document_id))
                 for folder in folders:
-                    _flush_folder(folder)
+                    fsync_dir(folder)
         except (sa.exc.IntegrityError, OSError) as exc:
             for p in created:
                 self._remove_orphan(p.final, p.sha)
@@ -524,17 +525,6 @@ class Inbox:
                 final.unlink(missing_ok=True)
         except Exception:  # cleanup is best effort; an orphan file is harmless
             log.warning("could not clean up %s", final, exc_info=True)
-
-
-def _flush_folder(folder: Path) -> None:
-    """Make the renames in ``folder`` durable (POSIX: fsync the directory)."""
-    if os.name != "posix":
-        return
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _file_sha256(path: Path) -> str:

@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dextcore.durable import fsync_dir
 from dextcore.store import schema, utcnow
 
 if TYPE_CHECKING:
@@ -136,17 +137,7 @@ def _write_new_file(path: Path, data: bytes) -> None:
                 os.close(fd)
     finally:
         temp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)
 
 
 def _read_key_file(path: Path) -> bytes:
@@ -226,7 +217,7 @@ class Vault:
         if self._count_rows_with_key(new_id):
             assert self._key_file is not None
             os.replace(_pending_path(self._key_file), self._key_file)
-            _fsync_dir(self._key_file.parent)
+            fsync_dir(self._key_file.parent)
             self._primary = new_key
             log.warning("finished an interrupted vault key rotation: %s now holds the new key", self._key_file)
         else:
@@ -365,7 +356,7 @@ class Vault:
             raise
         if pending is not None and self._key_file is not None:
             os.replace(pending, self._key_file)
-            _fsync_dir(self._key_file.parent)
+            fsync_dir(self._key_file.parent)
         old = self._primary
         self._primary = key
         self._keys = {key_id(key): key, key_id(old): old}

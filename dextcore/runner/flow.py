@@ -323,16 +323,14 @@ class FetchFlow:
                 await asyncio.gather(*self._storing, return_exceptions=True)
 
     async def _download(self, ref: DocumentRef, slots: _Slots) -> None:
-        downloading = True
         try:
-            if self.stop.is_set():
-                self.outcome.interrupted = True
-                return
             try:
+                if self.stop.is_set():
+                    self.outcome.interrupted = True
+                    return
                 file = await self._hook("download", session=self.session, document=ref)
             finally:
                 slots.downloading.release()
-                downloading = False
             if file is None:
                 raise LayoutChanged(f"download of {ref.stable_id} returned nothing")
             if file.document is not None:
@@ -352,8 +350,6 @@ class FetchFlow:
             storing.add_done_callback(self._storing.discard)
             await asyncio.shield(storing)
         finally:
-            if downloading:
-                slots.downloading.release()
             slots.holding.release()
 
     async def _store(self, incoming: Incoming) -> None:
